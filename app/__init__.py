@@ -1,0 +1,1 @@
+"""The application: CLI, configuration, server, channels, storage, logging."""

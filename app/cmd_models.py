@@ -1,0 +1,33 @@
+"""`python -m app models prepare|check`."""
+
+from __future__ import annotations
+
+import argparse
+
+from app.config import Settings
+from app.model_loading import check_all
+from app.models import ALL_MODELS
+from app.slm_prepare import prepare_slm
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("models", help="prepare and check the bundled models")
+    actions = parser.add_subparsers(dest="models_command", required=True)
+    actions.add_parser("prepare", help="locate every model and convert the SLM once")
+    actions.add_parser("check", help="load every model and print its path and load time")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.models_command == "prepare":
+        for model in ALL_MODELS:
+            print(f"{model.role:<12} {model.name:<36} {model.locate()}", flush=True)
+        prepare_slm(settings.cache_dir)
+        return 0
+    failures = 0
+    for check in check_all(settings.cache_dir):
+        status = "ok" if check.error is None else f"FAILED: {check.error}"
+        print(f"{check.model.role:<12} {check.model.name:<36} {check.load_s * 1000:8.0f} ms  "
+              f"{check.path}  {status}", flush=True)
+        failures += check.error is not None
+    return 1 if failures else 0

@@ -1,0 +1,31 @@
+"""Application settings: defaults, then ``AVA_*`` environment variables (nested with ``__``,
+e.g. ``AVA_VOICE__END_SILENCE_S=0.4``). Validated once at start."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from voice.config import VoiceConfig
+
+
+def _xdg(variable: str, fallback: str) -> Path:
+    return Path(os.environ.get(variable) or Path.home() / fallback) / "ava-agent"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AVA_", env_nested_delimiter="__",
+                                      extra="ignore", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    data_dir: Path = Field(default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share"))
+    cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache"))
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["console", "json"] = "console"
+    max_input_audio_s: float = Field(3600, gt=0, description="longest WAV `app call` accepts")
+    voice: VoiceConfig = Field(default_factory=VoiceConfig)

@@ -1,0 +1,67 @@
+"""The messages a conversation is made of: what the caller did, and what the agent replies.
+
+Every channel (phone, web chat, terminal) turns its transport into these few types, so the
+dialogue layer never learns where a turn came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CallerSaid:
+    """A finished caller utterance (typed or transcribed)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class KeypadDigits:
+    """Digits the caller keyed (DTMF), in order."""
+
+    digits: str
+
+
+@dataclass(frozen=True)
+class SilenceTimeout:
+    """The caller has said nothing for ``seconds`` since the agent finished speaking."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CallerHungUp:
+    """The caller left; nothing more can be said to them."""
+
+
+CallerEvent = CallerSaid | KeypadDigits | SilenceTimeout | CallerHungUp
+
+END_CALL = "end_call"
+TRANSFER = "transfer"
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something the channel or the back office must do, such as ``end_call`` or
+    ``book_slot``; ``args`` carries what it needs."""
+
+    name: str
+    args: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The agent's answer to one event: what to say and what to do."""
+
+    text: str
+    act: str = "inform"
+    actions: tuple[Action, ...] = ()
+    state_changes: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def ends_call(self) -> bool:
+        return any(action.name == END_CALL for action in self.actions)

@@ -1,0 +1,1 @@
+"""Knowledge base (chromadb + sentence embeddings), caller memory and ingestion."""

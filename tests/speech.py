@@ -1,0 +1,58 @@
+"""Caller audio for tests: espeak-ng (a different synthesiser from the agent's Piper voice)
+laid out on a timeline, and helpers to read the agent's side back."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from voice.codecs import resample
+from voice.wavfile import read_wav
+
+ESPEAK = shutil.which("espeak-ng")
+
+
+def speak(text: str, rate: int = 8000, *, words_per_minute: int = 150) -> np.ndarray:
+    """``text`` spoken by espeak-ng, as int16 PCM at ``rate``."""
+    if ESPEAK is None:
+        raise RuntimeError("espeak-ng is missing: `make test` installs it with apt-get")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "line.wav"
+        subprocess.run([ESPEAK, "-v", "en-us", "-s", str(words_per_minute), "-w", str(path),
+                        text], check=True, capture_output=True)
+        clip = read_wav(path)
+    return resample(clip.samples, clip.sample_rate, rate)
+
+
+def timeline(parts: list[tuple[float, np.ndarray]], total_s: float, rate: int) -> np.ndarray:
+    """Place each clip at its start second on a silent track of ``total_s``."""
+    track = np.zeros(int(total_s * rate), dtype=np.int32)
+    for start_s, clip in parts:
+        offset = int(start_s * rate)
+        track[offset: offset + len(clip)] += clip[: max(0, len(track) - offset)]
+    return np.clip(track, -32768, 32767).astype(np.int16)
+
+
+def active_spans(pcm: np.ndarray, rate: int, *, threshold_db: float = -40,
+                 min_gap_s: float = 0.5) -> list[tuple[float, float]]:
+    """(start, end) seconds of the stretches of sound in ``pcm``, 10 ms resolution."""
+    window = rate // 100
+    frames = pcm[: len(pcm) // window * window].astype(np.float32).reshape(-1, window)
+    level = 20 * np.log10(np.sqrt((frames ** 2).mean(axis=1)) / 32768 + 1e-9)
+    spans: list[list[float]] = []
+    for index in np.flatnonzero(level > threshold_db):
+        t = index / 100
+        if spans and t - spans[-1][1] <= min_gap_s:
+            spans[-1][1] = t + 0.01
+        else:
+            spans.append([t, t + 0.01])
+    return [(round(s, 2), round(e, 2)) for s, e in spans]
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())

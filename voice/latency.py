@@ -1,0 +1,43 @@
+"""Per-turn latency marks on the call's timeline (seconds since the call began)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class TurnMarks:
+    """When each stage of one turn happened. ``None``: the stage did not happen."""
+
+    caller_speech_end: float | None = None
+    transcript_final: float | None = None
+    reply_text_ready: float | None = None
+    first_agent_audio: float | None = None
+
+    @property
+    def response_latency(self) -> float | None:
+        """Caller speech end to first agent audio: what a caller feels as the delay."""
+        if self.caller_speech_end is None or self.first_agent_audio is None:
+            return None
+        return self.first_agent_audio - self.caller_speech_end
+
+
+@dataclass
+class Turn:
+    """One exchange: what the caller did, what the agent said, and its marks."""
+
+    index: int
+    caller: str | None = None
+    caller_event: str = "speech"
+    agent: str | None = None
+    interrupted: bool = False
+    marks: TurnMarks = field(default_factory=TurnMarks)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["marks"] = {k: None if v is None else round(v, 3)
+                         for k, v in data["marks"].items()}
+        latency = self.marks.response_latency
+        data["response_latency_ms"] = None if latency is None else round(latency * 1000)
+        return data

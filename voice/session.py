@@ -1,0 +1,269 @@
+"""The realtime voice session: caller audio in, agent audio out, one conversation.
+
+Built on livekit-agents' ``AgentSession`` with the project's own speech plugins and an
+``AudioInput``/``AudioOutput`` pair supplied by the channel; no LiveKit room is involved.
+Replies come from a ``Responder``. The session records a ``Turn`` with latency marks for
+every exchange, and ends the call when the responder says so, the caller hangs up, or the
+call runs past its time limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from livekit.agents import AgentSession, vad
+from livekit.agents.voice import SpeechHandle
+
+from voice.asr import WhisperRecognizer, WhisperSTT
+from voice.caller_input import CallerAudioInput
+from voice.config import VoiceConfig
+from voice.latency import Turn
+from voice.livekit_agent import ResponderAgent, ResponderLLM
+from voice.playout import Segment, TimelineOutput
+from voice.responder import Heard, HungUp, Keyed, Responder, Speech, VoiceEvent, WentSilent
+from voice.tts import PiperSynthesizer, PiperTTS
+from voice.turns import turn_handling
+
+log = structlog.get_logger(__name__)
+
+TECHNICAL_GOODBYE = ("I'm sorry, I'm having a technical problem. Please call us back later. "
+                     "Goodbye.")
+
+
+@dataclass(frozen=True)
+class SpeechModels:
+    """Models shared by every call in the process (loaded once)."""
+
+    recognizer: WhisperRecognizer
+    synthesizer: PiperSynthesizer
+    vad: vad.VAD
+    turn_detector: Any | None
+
+
+class VoiceSession:
+    """One call. ``start()``, then ``wait_closed()``; ``send_keys``/``hang_up`` from the channel."""
+
+    def __init__(self, models: SpeechModels, responder: Responder, config: VoiceConfig,
+                 audio_in: CallerAudioInput, audio_out: TimelineOutput,
+                 clock_origin: float) -> None:
+        self.config = config
+        self.turns: list[Turn] = []
+        self.ended_by: str | None = None
+        self.caller_spoke = False
+        self._responder = responder
+        self._origin = clock_origin
+        self._audio_out = audio_out
+        self._awaiting_audio: Turn | None = None
+        self._closed = asyncio.Event()
+        self._turn_added = asyncio.Event()
+        self._ending = False
+        self._caller_speaking = False
+        self._last_activity = 0.0
+        self._last_speech_end: float | None = None
+        self._answered_speech_end: float | None = None
+        self._last_final: float | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._session: AgentSession = AgentSession(
+            stt=WhisperSTT(models.recognizer, prompt=config.asr_prompt or None),
+            vad=models.vad, llm=ResponderLLM(), tts=PiperTTS(models.synthesizer),
+            turn_handling=turn_handling(config, models.turn_detector),
+            aec_warmup_duration=None,  # default ignores barge-in for the first 3 s
+            user_away_timeout=config.silence_timeout_s,
+            tts_text_transforms=None,
+            session_close_transcript_timeout=0.3,
+        )
+        self._session.input.audio = audio_in
+        self._session.output.audio = audio_out
+        audio_out.on_segment_start = self._on_segment_start
+        audio_out.on_segment_end = self._on_segment_end
+        self._session.on("user_state_changed", self._on_user_state)
+        self._session.on("user_input_transcribed", self._on_transcribed)
+        self._session.on("close", lambda _: self._closed.set())
+
+    def now(self) -> float:
+        """Seconds since the call began."""
+        return time.time() - self._origin
+
+    async def start(self) -> None:
+        await self._session.start(ResponderAgent(self._on_caller_turn), record=False)
+        self._spawn(self._enforce_time_limit())
+        greeting = await self._ask(None, "start")
+        if greeting is not None:
+            self._speak(greeting)
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    async def wait_settled(self, max_wait_s: float) -> None:
+        """Until nothing is under way (no caller speech, no reply pending or playing), or
+        nothing has happened for ``max_wait_s`` (an utterance that got no reply)."""
+        while not self.closed:
+            unanswered = self._last_speech_end != self._answered_speech_end
+            busy = (self._caller_speaking or unanswered or self._awaiting_audio is not None
+                    or self._audio_out.playing)
+            if not busy or self.now() - self._last_activity >= max_wait_s:
+                return
+            await asyncio.sleep(0.05)
+
+    async def send_keys(self, digits: str) -> None:
+        """Keypad digits from the channel: they interrupt the agent and get a reply."""
+        self._session.reset_away_timer()
+        await self._session.interrupt()
+        speech = await self._ask(Keyed(digits), "keypad")
+        if speech is not None:
+            self._speak(speech)
+
+    async def hang_up(self) -> None:
+        """The caller left: tell the responder, then close without speaking."""
+        if self._ending:
+            return
+        self._ending = True
+        self.ended_by = self.ended_by or "caller"
+        await self._ask(HungUp(), "hang_up")
+        await self._close()
+
+    # -- replies -----------------------------------------------------------------------
+
+    async def _ask(self, event: VoiceEvent | None, kind: str) -> Speech | None:
+        """Ask the responder; its failures end the call politely instead of killing it."""
+        turn = self._turn_for(event, kind)
+        try:
+            speech = (await self._responder.greeting() if event is None
+                      else await self._responder.reply(event))
+        except Exception:
+            log.exception("responder failed", event=kind)
+            speech = Speech(TECHNICAL_GOODBYE, end_call=True)
+        self._touch()
+        if speech is not None:
+            turn.agent = speech.text
+            turn.marks.reply_text_ready = self.now()
+            self._awaiting_audio = turn if speech.text else None
+        return speech
+
+    def _turn_for(self, event: VoiceEvent | None, kind: str) -> Turn:
+        turn = Turn(index=len(self.turns), caller_event=kind)
+        if isinstance(event, Heard):
+            # The turn livekit just committed ends with the latest speech it heard.
+            turn.caller = event.text
+            turn.marks.caller_speech_end = self._last_speech_end
+            turn.marks.transcript_final = self._last_final
+            self._answered_speech_end = self._last_speech_end
+        elif isinstance(event, Keyed):
+            turn.caller = event.digits
+        self._add_turn(turn)
+        return turn
+
+    def _add_turn(self, turn: Turn) -> None:
+        self.turns.append(turn)
+        self._turn_added.set()
+
+    async def wait_for_turn(self, count: int, timeout_s: float) -> None:
+        """Until the session holds more than ``count`` turns, at most ``timeout_s``."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                while len(self.turns) <= count and not self.closed:
+                    self._turn_added.clear()
+                    await self._turn_added.wait()
+
+    async def _on_caller_turn(self, text: str) -> str | None:
+        if self._ending:
+            return None
+        speech = await self._ask(Heard(text), "speech")
+        if speech is None or not speech.text:
+            return None
+        if speech.end_call:
+            handle = self._session.current_speech
+            if handle is not None:
+                handle.allow_interruptions = False
+                self._spawn(self._end_after(handle))
+        return speech.text
+
+    def _speak(self, speech: Speech) -> None:
+        if not speech.text:
+            if speech.end_call:
+                self._spawn(self._end_call("agent"))
+            return
+        handle = self._session.say(speech.text, allow_interruptions=not speech.end_call)
+        if speech.end_call:
+            self._spawn(self._end_after(handle))
+
+    async def _end_after(self, handle: SpeechHandle) -> None:
+        self._ending = True
+        await handle.wait_for_playout()
+        await self._end_call("agent")
+
+    async def _end_call(self, by: str) -> None:
+        self._ending = True
+        self.ended_by = self.ended_by or by
+        await self._close()
+
+    async def _close(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            await self._session.aclose()
+        await self._audio_out.aclose()
+        self._closed.set()
+        self._turn_added.set()
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+
+    async def _enforce_time_limit(self) -> None:
+        await asyncio.sleep(self.config.max_call_s)
+        log.warning("call time limit reached", limit_s=self.config.max_call_s)
+        self.ended_by = "time_limit"
+        await self.hang_up()
+
+    def _touch(self) -> None:
+        self._last_activity = self.now()
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- livekit events ----------------------------------------------------------------
+
+    def _on_user_state(self, event: Any) -> None:
+        self._touch()
+        self._caller_speaking = event.new_state == "speaking"
+        if event.new_state == "speaking":
+            self.caller_spoke = True
+        elif event.old_state == "speaking":
+            # livekit back-dates this event to when the VAD heard the speech end
+            self._last_speech_end = event.created_at - self._origin
+        elif event.new_state == "away" and not self._ending:
+            self._spawn(self._on_silence())
+
+    def _on_transcribed(self, event: Any) -> None:
+        self._touch()
+        if event.is_final:
+            self._last_final = event.created_at - self._origin
+
+    async def _on_silence(self) -> None:
+        speech = await self._ask(WentSilent(self.config.silence_timeout_s), "silence")
+        self._session.reset_away_timer()
+        if speech is not None:
+            self._speak(speech)
+
+    def _on_segment_start(self, segment: Segment) -> None:
+        self._touch()
+        turn, self._awaiting_audio = self._awaiting_audio, None
+        if turn is not None and turn.agent is not None:
+            turn.marks.first_agent_audio = segment.heard_at_s
+
+    def _on_segment_end(self, segment: Segment) -> None:
+        self._touch()
+        if segment.interrupted:
+            for turn in reversed(self.turns):
+                if turn.marks.first_agent_audio == segment.heard_at_s:
+                    turn.interrupted = True
+                    break
