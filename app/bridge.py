@@ -4,20 +4,7 @@ from __future__ import annotations
 
 from dialog.agent import ConversationAgent
 from dialog.events import CallerEvent, CallerHungUp, CallerSaid, KeypadDigits, SilenceTimeout
-from voice.responder import Heard, HungUp, Keyed, Speech, VoiceEvent, WentSilent
-
-
-def to_caller_event(event: VoiceEvent) -> CallerEvent:
-    match event:
-        case Heard(text=text):
-            return CallerSaid(text)
-        case Keyed(digits=digits):
-            return KeypadDigits(digits)
-        case WentSilent(seconds=seconds):
-            return SilenceTimeout(seconds)
-        case HungUp():
-            return CallerHungUp()
-    raise TypeError(f"unknown voice event {event!r}")
+from voice.responder import Speech
 
 
 class DialogueResponder:
@@ -30,6 +17,18 @@ class DialogueResponder:
         reply = await self.agent.start()
         return Speech(reply.text, end_call=reply.ends_call)
 
-    async def reply(self, event: VoiceEvent) -> Speech:
-        reply = await self.agent.handle(to_caller_event(event))
+    async def heard(self, text: str) -> Speech:
+        return await self._answer(CallerSaid(text))
+
+    async def keyed(self, digits: str) -> Speech:
+        return await self._answer(KeypadDigits(digits))
+
+    async def went_silent(self, seconds: float) -> Speech:
+        return await self._answer(SilenceTimeout(seconds))
+
+    async def hung_up(self) -> None:
+        await self.agent.handle(CallerHungUp())
+
+    async def _answer(self, event: CallerEvent) -> Speech:
+        reply = await self.agent.handle(event)
         return Speech(reply.text, end_call=reply.ends_call)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from app.errors import InputError
 from dialog.agent import ConversationSetup
 from dialog.registry import agent_factory
 from voice.codecs import SUPPORTED_RATES, Encoding
+from voice.latency import summarize
 from voice.wavfile import read_wav, write_wav
 
 if TYPE_CHECKING:
@@ -74,13 +74,9 @@ def _setup(contact_file: Path | None) -> ConversationSetup:
 
 
 def latency_summary(result: CallResult) -> dict[str, Any]:
-    latencies = sorted(lat * 1000 for t in result.turns
-                       if (lat := t.marks.response_latency) is not None)
-    if not latencies:
-        return {"turns_measured": 0}
-    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
-    return {"turns_measured": len(latencies), "p50_ms": round(statistics.median(latencies)),
-            "p95_ms": round(p95)}
+    """p50/p95 of caller speech end to first agent audio, in milliseconds."""
+    latencies = [lat for t in result.turns if (lat := t.marks.response_latency) is not None]
+    return summarize(latencies, unit_scale=1000)
 
 
 def transcript_json(result: CallResult, args: argparse.Namespace) -> dict[str, Any]:
@@ -90,7 +86,7 @@ def transcript_json(result: CallResult, args: argparse.Namespace) -> dict[str, A
         "mode": "fast" if args.fast else "realtime",
         "ended_by": result.ended_by,
         "duration_s": round(result.duration_s, 3),
-        "response_latency": latency_summary(result),
+        "response_latency_ms": latency_summary(result),
         "turns": [turn.to_json() for turn in result.turns],
     }
 

@@ -34,10 +34,11 @@ def prepared_slm(cache_dir: Path) -> PreparedSlm:
     return entry
 
 
-def load_asr(threads: int = 2, workers: int = 1) -> Any:
+def load_asr(threads: int = 2, workers: int = 1, min_window_s: float = 8.0) -> Any:
     from voice.asr import WhisperRecognizer, load_whisper
 
-    return WhisperRecognizer(load_whisper(models.ASR.locate(), threads=threads, workers=workers))
+    model = load_whisper(models.ASR.locate(), threads=threads, workers=workers)
+    return WhisperRecognizer(model, min_window_s=min_window_s)
 
 
 def load_tts() -> Any:
@@ -105,7 +106,7 @@ def load_speech_models(config: VoiceConfig) -> SpeechModels:
     """Everything a voice session needs, loaded once per process and warmed up."""
     from voice.session import SpeechModels
 
-    recognizer = load_asr(config.asr_threads, config.asr_workers)
+    recognizer = load_asr(config.asr_threads, config.asr_workers, config.asr_min_window_s)
     synthesizer = load_tts()
     recognizer.transcribe(np.zeros(16000, dtype=np.int16))  # first decode pays for setup
     synthesizer.synthesize("Hello.")

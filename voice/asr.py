@@ -56,13 +56,13 @@ class WhisperRecognizer:
     the end of the speech.
     """
 
-    min_window_s = 8.0
     padding_s = 3.0
     no_speech_threshold = 0.6
     tokens_per_second = 6  # fast speech is about 4 tokens a second
 
-    def __init__(self, model: WhisperModel) -> None:
+    def __init__(self, model: WhisperModel, *, min_window_s: float = 8.0) -> None:
         self._model = model
+        self.min_window_s = min_window_s
         self._tokenizer = Tokenizer(model.hf_tokenizer, multilingual=False,
                                     task="transcribe", language="en")
 

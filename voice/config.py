@@ -13,6 +13,10 @@ class VoiceConfig(BaseModel):
     asr_threads: int = Field(2, ge=1, le=64, description="CPU threads per Whisper decode")
     asr_workers: int = Field(1, ge=1, le=16, description="Whisper decodes that may run at once")
     asr_prompt: str = Field("", description="Whisper context prompt (names, expected words)")
+    asr_min_window_s: float = Field(
+        8.0, ge=1, le=30,
+        description="shortest audio window Whisper encodes; 30 is Whisper's own (4x slower)",
+    )
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero speech probability")
     min_speech_s: float = Field(0.05, ge=0.01, le=1, description="speech needed to start a turn")
     end_silence_s: float = Field(

@@ -41,3 +41,18 @@ class Turn:
         latency = self.marks.response_latency
         data["response_latency_ms"] = None if latency is None else round(latency * 1000)
         return data
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of an already sorted list."""
+    index = min(len(sorted_values) - 1, max(0, round(fraction * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+def summarize(values: list[float], *, unit_scale: float = 1.0) -> dict[str, float | int]:
+    """Count, median and 95th percentile, scaled (1000 turns seconds into ms)."""
+    ordered = sorted(v * unit_scale for v in values)
+    if not ordered:
+        return {"n": 0}
+    return {"n": len(ordered), "p50": round(float(percentile(ordered, 0.5)), 1),
+            "p95": round(float(percentile(ordered, 0.95)), 1)}

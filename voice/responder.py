@@ -11,35 +11,6 @@ from typing import Protocol
 
 
 @dataclass(frozen=True)
-class Heard:
-    """A caller utterance, as transcribed."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Keyed:
-    """Keypad digits (DTMF) the caller pressed."""
-
-    digits: str
-
-
-@dataclass(frozen=True)
-class WentSilent:
-    """Nothing from the caller for ``seconds`` after the agent finished speaking."""
-
-    seconds: float
-
-
-@dataclass(frozen=True)
-class HungUp:
-    """The caller left the call."""
-
-
-VoiceEvent = Heard | Keyed | WentSilent | HungUp
-
-
-@dataclass(frozen=True)
 class Speech:
     """What the agent says next; ``end_call``: hang up once it has been heard."""
 
@@ -51,5 +22,14 @@ class Responder(Protocol):
     async def greeting(self) -> Speech | None:
         """The agent's opening words, or ``None`` to wait for the caller."""
 
-    async def reply(self, event: VoiceEvent) -> Speech:
-        """The answer to one caller event."""
+    async def heard(self, text: str) -> Speech:
+        """The answer to a caller utterance, as transcribed."""
+
+    async def keyed(self, digits: str) -> Speech:
+        """The answer to keypad digits (DTMF)."""
+
+    async def went_silent(self, seconds: float) -> Speech:
+        """What to say after ``seconds`` of caller silence once the agent finished."""
+
+    async def hung_up(self) -> None:
+        """The caller left; nothing more can be said."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from voice.config import VoiceConfig
 from voice.latency import Turn
 from voice.livekit_agent import ResponderAgent, ResponderLLM
 from voice.playout import Segment, TimelineOutput
-from voice.responder import Heard, HungUp, Keyed, Responder, Speech, VoiceEvent, WentSilent
+from voice.responder import Responder, Speech
 from voice.tts import PiperSynthesizer, PiperTTS
 from voice.turns import turn_handling
 
@@ -92,7 +93,7 @@ class VoiceSession:
     async def start(self) -> None:
         await self._session.start(ResponderAgent(self._on_caller_turn), record=False)
         self._spawn(self._enforce_time_limit())
-        greeting = await self._ask(None, "start")
+        greeting = await self._ask("start", self._responder.greeting())
         if greeting is not None:
             self._speak(greeting)
 
@@ -118,27 +119,33 @@ class VoiceSession:
         """Keypad digits from the channel: they interrupt the agent and get a reply."""
         self._session.reset_away_timer()
         await self._session.interrupt()
-        speech = await self._ask(Keyed(digits), "keypad")
+        speech = await self._ask("keypad", self._responder.keyed(digits), digits)
         if speech is not None:
             self._speak(speech)
 
     async def hang_up(self) -> None:
         """The caller left: tell the responder, then close without speaking."""
-        if self._ending:
+        if self.closed:
+            return
+        if self._ending:  # the agent is saying goodbye; let it finish, within reason
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(30):
+                    await self.wait_closed()
+            await self._close()
             return
         self._ending = True
         self.ended_by = self.ended_by or "caller"
-        await self._ask(HungUp(), "hang_up")
+        await self._ask("hang_up", self._hung_up())
         await self._close()
 
     # -- replies -----------------------------------------------------------------------
 
-    async def _ask(self, event: VoiceEvent | None, kind: str) -> Speech | None:
+    async def _ask(self, kind: str, request: Awaitable[Speech | None],
+                   caller: str | None = None) -> Speech | None:
         """Ask the responder; its failures end the call politely instead of killing it."""
-        turn = self._turn_for(event, kind)
+        turn = self._new_turn(kind, caller)
         try:
-            speech = (await self._responder.greeting() if event is None
-                      else await self._responder.reply(event))
+            speech = await request
         except Exception:
             log.exception("responder failed", event=kind)
             speech = Speech(TECHNICAL_GOODBYE, end_call=True)
@@ -149,16 +156,13 @@ class VoiceSession:
             self._awaiting_audio = turn if speech.text else None
         return speech
 
-    def _turn_for(self, event: VoiceEvent | None, kind: str) -> Turn:
-        turn = Turn(index=len(self.turns), caller_event=kind)
-        if isinstance(event, Heard):
+    def _new_turn(self, kind: str, caller: str | None) -> Turn:
+        turn = Turn(index=len(self.turns), caller_event=kind, caller=caller)
+        if kind == "speech":
             # The turn livekit just committed ends with the latest speech it heard.
-            turn.caller = event.text
             turn.marks.caller_speech_end = self._last_speech_end
             turn.marks.transcript_final = self._last_final
             self._answered_speech_end = self._last_speech_end
-        elif isinstance(event, Keyed):
-            turn.caller = event.digits
         self._add_turn(turn)
         return turn
 
@@ -174,10 +178,13 @@ class VoiceSession:
                     self._turn_added.clear()
                     await self._turn_added.wait()
 
+    async def _hung_up(self) -> None:
+        await self._responder.hung_up()
+
     async def _on_caller_turn(self, text: str) -> str | None:
         if self._ending:
             return None
-        speech = await self._ask(Heard(text), "speech")
+        speech = await self._ask("speech", self._responder.heard(text), text)
         if speech is None or not speech.text:
             return None
         if speech.end_call:
@@ -249,7 +256,8 @@ class VoiceSession:
             self._last_final = event.created_at - self._origin
 
     async def _on_silence(self) -> None:
-        speech = await self._ask(WentSilent(self.config.silence_timeout_s), "silence")
+        silence = self._responder.went_silent(self.config.silence_timeout_s)
+        speech = await self._ask("silence", silence)
         self._session.reset_away_timer()
         if speech is not None:
             self._speak(speech)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from livekit.agents.voice.turn import TurnHandlingOptions
 from livekit.agents.vad import VAD
+from livekit.agents.voice.turn import TurnHandlingOptions
 from livekit.plugins import silero
 
 from voice.config import VoiceConfig

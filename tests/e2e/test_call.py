@@ -72,7 +72,7 @@ def test_call_at_8khz_mulaw_agent_words_come_back(tmp_path: Path, speech_models)
                  marks["reply_text_ready"], marks["first_agent_audio"]]
         assert None not in order and order == sorted(order), marks
         assert 0 < turn["response_latency_ms"] < 3000
-    assert data["response_latency"]["turns_measured"] == len(answered)
+    assert data["response_latency_ms"]["n"] == len(answered)
 
 
 def test_caller_barging_in_stops_the_agent_within_300ms(tmp_path: Path):
@@ -92,11 +92,15 @@ def test_caller_barging_in_stops_the_agent_within_300ms(tmp_path: Path):
     assert story_turn["interrupted"]
     agent = read_wav(out)
     speech_start = starts[interruption]
-    spans = active_spans(agent.samples, agent.sample_rate, min_gap_s=0.15)
-    talking_over = [span for span in spans if span[0] < speech_start < span[1] + 0.01]
-    assert talking_over, f"agent was not speaking when the caller started: {spans}"
-    stopped_after = talking_over[0][1] - speech_start
+    speech_end = speech_start + len(speak(interruption, RATE)) / RATE
+    spans = active_spans(agent.samples, agent.sample_rate, min_gap_s=0.05)
+    # The agent was mid-answer (a pause between words may fall on the caller's first word).
+    assert any(s < speech_start and e > speech_start - 0.5 for s, e in spans), spans
+    last_sound = max(e for s, e in spans if s < speech_start + 0.3)
+    stopped_after = last_sound - speech_start
     assert stopped_after <= 0.3, f"agent went on {stopped_after * 1000:.0f} ms over the caller"
+    # ... and stayed quiet while the caller spoke.
+    assert not [(s, e) for s, e in spans if speech_start + 0.3 <= s < speech_end], spans
     # The interruption itself was answered.
     assert any(t["caller_event"] == "speech" and t["index"] > story_turn["index"]
                for t in data["turns"])

@@ -1,0 +1,48 @@
+"""`python -m tests.benchmarks --out DIR` (what `make bench` runs): writes one JSON file per
+benchmark into DIR and prints the headline figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+from app.config import Settings
+from app.logs import configure_logging
+from tests.benchmarks import voice_bench
+
+BENCHMARKS = {"voice": voice_bench.run}
+
+
+def _progress(benchmark: str, line: str) -> None:
+    print(f"[{benchmark}] {line}", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks")
+    parser.add_argument("--out", type=Path, default=Path("bench-results"))
+    parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append")
+    args = parser.parse_args()
+    settings = Settings()
+    configure_logging("warning")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.only or sorted(BENCHMARKS):
+        started = time.monotonic()
+        figures = BENCHMARKS[name](settings, partial(_progress, name))
+        figures["machine"] = {"cpus": os.cpu_count(),
+                              "python": platform.python_version()}
+        figures["bench_seconds"] = round(time.monotonic() - started, 1)
+        path = args.out / f"{name}.json"
+        path.write_text(json.dumps(figures, indent=2) + "\n")
+        print(json.dumps(figures, indent=2))
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
