@@ -45,7 +45,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from app.model_loading import load_speech_models
 
     clip = read_wav(args.input, max_duration_s=settings.max_input_audio_s)
-    setup = _setup(args.contact)
+    setup = read_setup(args.contact)
+    if ":" not in args.agent:  # a domain agent: load the dialogue layer that runs it
+        from app.dialogue import load_dialogue
+
+        load_dialogue(settings)
     agent = agent_factory(args.agent)(setup)
     models = load_speech_models(settings.voice)
     result = asyncio.run(hold_wav_call(clip, DialogueResponder(agent), models, settings.voice,
@@ -58,18 +62,27 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _setup(contact_file: Path | None) -> ConversationSetup:
+def read_setup(contact_file: Path | None) -> ConversationSetup:
+    """The contact and context of a conversation from a JSON file (a scenario's fields)."""
     if contact_file is None:
         return ConversationSetup(contact={}, context={}, now=datetime.now().astimezone())
     try:
         data = json.loads(contact_file.read_text())
     except json.JSONDecodeError as error:
         raise InputError(f"{contact_file}: not valid JSON ({error.msg}, line "
-                               f"{error.lineno})") from None
+                         f"{error.lineno})") from None
     if not isinstance(data, dict):
         raise InputError(f"{contact_file}: expected a JSON object")
-    now = datetime.fromisoformat(data["now"]) if "now" in data else datetime.now().astimezone()
-    return ConversationSetup(contact=data.get("contact", {}), context=data.get("context", {}),
+    if "contact" not in data:  # a bare contact
+        data = {"contact": data}
+    try:
+        now = datetime.fromisoformat(data["now"]) if data.get("now") else \
+            datetime.now().astimezone()
+    except ValueError:
+        raise InputError(f"{contact_file}: now: not an ISO date and time") from None
+    if not isinstance(data["contact"], dict) or not isinstance(data.get("context", {}), dict):
+        raise InputError(f"{contact_file}: contact and context must be JSON objects")
+    return ConversationSetup(contact=data["contact"], context=data.get("context") or {},
                              now=now)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 
 from app.config import Settings
+from app.dialogue import load_tracker
 from app.model_loading import check_all
 from app.models import ALL_MODELS
-from app.slm_prepare import prepare_slm
+from app.slm_prepare import prepare_slm, prepare_tracker
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -23,6 +24,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for model in ALL_MODELS:
             print(f"{model.role:<12} {model.name:<36} {model.locate()}", flush=True)
         prepare_slm(settings.cache_dir)
+        prepare_tracker(settings.cache_dir)
+        print("embedding the state tracker's examples (once)", flush=True)
+        load_tracker(settings, "embedding")
         return 0
     failures = 0
     for check in check_all(settings.cache_dir):

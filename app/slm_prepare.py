@@ -77,7 +77,8 @@ def prepare_slm(cache_dir: Path, report: Report = _stderr) -> PreparedSlm:
     staging = PreparedSlm(Path(tempfile.mkdtemp(dir=entry.root.parent, prefix=".partial-")))
     try:
         _dequantize(gguf, staging.hf_dir, report)
-        _convert_ct2(staging.hf_dir, staging.ct2_dir, report)
+        report(f"[4/{_STEPS}] converting to CTranslate2 int8")
+        _convert_ct2(staging.hf_dir, staging.ct2_dir)
         if entry.root.exists():
             shutil.rmtree(entry.root)
         staging.root.rename(entry.root)
@@ -108,11 +109,70 @@ def _dequantize(gguf: Path, out_dir: Path, report: Report) -> None:
     tokenizer.save_pretrained(str(out_dir))
 
 
-def _convert_ct2(hf_dir: Path, out_dir: Path, report: Report) -> None:
+def _convert_ct2(hf_dir: Path, out_dir: Path) -> None:
     from ctranslate2.converters import TransformersConverter
 
-    report(f"[4/{_STEPS}] converting to CTranslate2 int8")
     TransformersConverter(str(hf_dir)).convert(str(out_dir), quantization="int8")
     for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
         if (hf_dir / name).exists():
             shutil.copy2(hf_dir / name, out_dir / name)
+
+
+TRACKER_ADAPTER = Path(__file__).resolve().parent.parent / "dialog" / "models" / "tracker-lora"
+
+
+@dataclass(frozen=True)
+class PreparedTracker:
+    """The state tracker: the SLM with the project's adapters merged, CTranslate2 int8."""
+
+    root: Path
+
+    @property
+    def model_dir(self) -> Path:
+        return self.root / "ct2-int8"
+
+    @property
+    def ready(self) -> bool:
+        return (self.model_dir / "model.bin").exists()
+
+
+def adapter_checksum(adapter_dir: Path = TRACKER_ADAPTER) -> str:
+    digest = hashlib.sha256()
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        path = adapter_dir / name
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing: train the tracker with "
+                                    "`python -m app slm train`")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def tracker_cache_entry(cache_dir: Path, adapter_dir: Path = TRACKER_ADAPTER) -> PreparedTracker:
+    base = slm_cache_entry(cache_dir)
+    return PreparedTracker(base.root / f"tracker-{adapter_checksum(adapter_dir)}")
+
+
+def prepare_tracker(cache_dir: Path, report: Report = _stderr,
+                    adapter_dir: Path = TRACKER_ADAPTER) -> PreparedTracker:
+    """Merge the tracker adapters into the SLM and convert it, once per adapter version."""
+    from dialog.tracker_training import merge_adapter
+
+    base = prepare_slm(cache_dir, report)
+    entry = PreparedTracker(base.root / f"tracker-{adapter_checksum(adapter_dir)}")
+    if entry.ready:
+        report(f"state tracker already prepared: {entry.root}")
+        return entry
+    staging = Path(tempfile.mkdtemp(dir=base.root, prefix=".partial-tracker-"))
+    try:
+        report("merging the state tracker's adapters into the SLM")
+        merge_adapter(base.hf_dir, adapter_dir, staging / "merged")
+        report("converting the state tracker to CTranslate2 int8")
+        _convert_ct2(staging / "merged", staging / "ct2-int8")
+        shutil.rmtree(staging / "merged")
+        if entry.root.exists():
+            shutil.rmtree(entry.root)
+        staging.rename(entry.root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    report(f"state tracker prepared: {entry.root}")
+    return entry

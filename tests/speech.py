@@ -4,30 +4,12 @@ laid out on a timeline, and helpers to read the agent's side back."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
-from voice.codecs import resample
-from voice.wavfile import read_wav
+from app.caller_voice import speak
 
-ESPEAK = shutil.which("espeak-ng")
-
-
-def speak(text: str, rate: int = 8000, *, words_per_minute: int = 150) -> np.ndarray:
-    """``text`` spoken by espeak-ng, as int16 PCM at ``rate``."""
-    if ESPEAK is None:
-        raise RuntimeError("espeak-ng is missing: `make test` installs it with apt-get")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "line.wav"
-        subprocess.run([ESPEAK, "-v", "en-us", "-s", str(words_per_minute), "-w", str(path),
-                        text], check=True, capture_output=True)
-        clip = read_wav(path)
-    return resample(clip.samples, clip.sample_rate, rate)
-
+__all__ = ["active_spans", "speak", "timeline", "words"]
 
 def timeline(parts: list[tuple[float, np.ndarray]], total_s: float, rate: int) -> np.ndarray:
     """Place each clip at its start second on a silent track of ``total_s``."""

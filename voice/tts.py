@@ -8,6 +8,7 @@ pushed as soon as it is ready, so the first sentence plays while the next is syn
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,22 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
 from piper import AudioChunk, PiperVoice
 
 from voice.errors import ModelUnavailableError
+
+_CODE = re.compile(r"\b(?=[A-Z0-9-]*\d)[A-Z]{1,4}-?\d[A-Z0-9-]*\b")
+_LONG_NUMBER = re.compile(r"(?<![\d,.$])\d{4,}(?![\d,])")
+
+
+def speakable(text: str) -> str:
+    """Text as it should be read aloud: reference numbers and card digits one by one
+    ("HP-204981" -> "H P 2 0 4 9 8 1"), years and amounts as numbers."""
+    def spell(match: re.Match[str]) -> str:
+        return " ".join(ch for ch in match.group() if ch.isalnum())
+
+    def digits(match: re.Match[str]) -> str:
+        value = match.group()
+        return value if len(value) == 4 and 1900 <= int(value) <= 2099 else spell(match)
+
+    return _LONG_NUMBER.sub(digits, _CODE.sub(spell, text))
 
 
 def load_piper(model_path: Path) -> PiperVoice:
@@ -38,7 +55,7 @@ class PiperSynthesizer:
 
     def sentences(self, text: str) -> Iterator[np.ndarray]:
         chunk: AudioChunk
-        for chunk in self._voice.synthesize(text):
+        for chunk in self._voice.synthesize(speakable(text)):
             yield chunk.audio_int16_array
 
     def synthesize(self, text: str) -> np.ndarray:

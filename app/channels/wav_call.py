@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,28 +46,53 @@ class CallResult:
     sample_rate: int
 
 
+Feeder = Callable[[CallerAudioInput, VoiceSession, float], Coroutine[Any, Any, None]]
+
+
 async def hold_wav_call(clip: AudioClip, responder: Responder, models: SpeechModels,
                         config: VoiceConfig, *, fast: bool = False,
                         output_rate: int | None = None) -> CallResult:
     caller = resample(clip.samples, clip.sample_rate, SESSION_RATE)
+
+    async def feed(audio_in: CallerAudioInput, session: VoiceSession, origin: float) -> None:
+        if fast:
+            await _feed_utterances(list(split_utterances(caller, SESSION_RATE)), audio_in,
+                                   session)
+        else:
+            await _feed_real_time(caller, audio_in, origin)
+
+    return await _hold(feed, responder, models, config, paced=not fast,
+                       minimum_s=len(caller) / SESSION_RATE,
+                       output_rate=output_rate or clip.sample_rate)
+
+
+async def hold_scripted_call(utterances: list[np.ndarray], responder: Responder,
+                             models: SpeechModels, config: VoiceConfig) -> CallResult:
+    """A caller who says each utterance (16 kHz) once the agent has answered the last."""
+    async def feed(audio_in: CallerAudioInput, session: VoiceSession, _: float) -> None:
+        await _feed_utterances(utterances, audio_in, session)
+
+    return await _hold(feed, responder, models, config, paced=False, minimum_s=0.0,
+                       output_rate=SESSION_RATE)
+
+
+async def _hold(feed: Feeder, responder: Responder, models: SpeechModels, config: VoiceConfig,
+                *, paced: bool, minimum_s: float, output_rate: int) -> CallResult:
     origin = time.time()
     audio_in = CallerAudioInput(SESSION_RATE)
-    audio_out = TimelineOutput(lambda: time.time() - origin, paced=not fast)
+    audio_out = TimelineOutput(lambda: time.time() - origin, paced=paced)
     session = VoiceSession(models, responder, config, audio_in, audio_out, origin)
     loop = asyncio.get_running_loop()
     interrupted = asyncio.Event()
     loop.add_signal_handler(signal.SIGINT, interrupted.set)
     try:
         await session.start()
-        feeder = _feed_fast(caller, audio_in, session) if fast else _feed_real_time(
-            caller, audio_in, origin)
-        await _converse(feeder, session, interrupted)
+        await _converse(feed(audio_in, session, origin), session, interrupted)
     finally:
         loop.remove_signal_handler(signal.SIGINT)
-    duration = max(session.now(), len(caller) / SESSION_RATE)
-    rate = output_rate or clip.sample_rate
+    duration = max(session.now(), minimum_s)
     return CallResult(session.turns, session.ended_by or "caller", duration,
-                      audio_out.render(rate, duration), rate)
+                      audio_out.render(output_rate, duration), output_rate)
 
 
 async def _converse(feeder: Coroutine[Any, Any, None], session: VoiceSession,
@@ -108,11 +133,12 @@ async def _feed_real_time(caller: np.ndarray, audio_in: CallerAudioInput, origin
         audio_in.push(caller[index: index + frame])
 
 
-async def _feed_fast(caller: np.ndarray, audio_in: CallerAudioInput,
-                     session: VoiceSession) -> None:
+async def _feed_utterances(utterances: list[np.ndarray], audio_in: CallerAudioInput,
+                           session: VoiceSession) -> None:
+    """Each utterance once the session has settled, followed by enough silence to end it."""
     config = session.config
     trailing = np.zeros(int((config.end_silence_s + 0.3) * SESSION_RATE), np.int16)
-    for utterance in split_utterances(caller, SESSION_RATE):
+    for utterance in utterances:
         await session.wait_settled(config.max_endpointing_s + 1.5)
         if session.closed:
             return

@@ -1,0 +1,62 @@
+"""Wiring of the dialogue layer: the state tracker, the knowledge base, the domain agents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.config import Settings
+from app.model_loading import load_embeddings
+from app.slm_prepare import prepare_tracker, tracker_cache_entry
+from dialog.catalog import common_lines, install_agents, load_flows
+from dialog.engine import KnowledgeSource, Services
+from dialog.polarity import PolarityAssist
+from dialog.tracker import CombinedTracker, EmbeddingTracker, IntentTracker, SlmTracker
+from dialog.tracker_data import contexts
+from knowledge.store import KnowledgeBase
+
+TRACKERS = ("slm", "slm-only", "embedding")
+
+
+@dataclass
+class DialogueStack:
+    services: Services
+    knowledge: KnowledgeBase
+    agents: list[str]
+
+
+def knowledge_dir(settings: Settings) -> Path:
+    return settings.data_dir / "knowledge"
+
+
+def load_tracker(settings: Settings, kind: str = "slm", embedder: Any = None) -> IntentTracker:
+    """``slm``: the context-tracking SLM with the embedding prior (what agents use);
+    ``slm-only``: the SLM alone; ``embedding``: the non-SLM baseline alone. Agents' trackers
+    also read bare yes/no answers with a parser (``dialog.polarity``)."""
+    if kind == "slm":
+        embedder = embedder or load_embeddings()
+        return PolarityAssist(CombinedTracker(load_tracker(settings, "slm-only"),
+                                              load_tracker(settings, "embedding", embedder)))
+    if kind == "embedding":
+        flows, lines = load_flows(), common_lines()
+        examples: dict[str, list[str]] = {}
+        for context in contexts(flows, lines):
+            for label, texts in context.examples.items():
+                examples.setdefault(label, []).extend(texts)
+        for label, intent in lines.global_intents.items():
+            examples.setdefault(label, []).extend(intent.examples)
+        return EmbeddingTracker(embedder or load_embeddings(), examples, settings.cache_dir)
+    entry = tracker_cache_entry(settings.cache_dir)
+    if not entry.ready:
+        entry = prepare_tracker(settings.cache_dir)
+    return SlmTracker(entry.model_dir)
+
+
+def load_dialogue(settings: Settings, *, tracker: str = "slm",
+                  knowledge: KnowledgeSource | None = None) -> DialogueStack:
+    """Load the tracker and knowledge base and register every domain agent."""
+    embedder = load_embeddings()
+    store = KnowledgeBase(embedder, knowledge_dir(settings))
+    services = Services(load_tracker(settings, tracker, embedder), knowledge or store)
+    return DialogueStack(services, store, install_agents(services))

@@ -1,0 +1,120 @@
+"""The named actions a flow file can run: the parts of an agent that are code, not data.
+
+Each action reads and changes the dialogue state and may queue lines and back-office
+actions (``book_slot``, ``cancel_appointment``) on the turn it runs in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from dialog.dates import (
+    TimePreference,
+    parse_preference,
+    speak_date,
+    speak_day_and_time,
+    speak_time,
+)
+from dialog.events import Action
+from dialog.render import local_datetime
+
+if TYPE_CHECKING:
+    from dialog.engine import FlowAgent
+
+MAX_OFFERED = 3
+_ORDINALS = {"first": 0, "1st": 0, "one": 0, "second": 1, "2nd": 1, "two": 1, "middle": 1,
+             "third": 2, "3rd": 2, "three": 2}
+
+
+def open_slots(agent: FlowAgent) -> list[datetime]:
+    """The clinic's open slots that are still in the future, earliest first."""
+    now = agent.setup.now
+    slots = [local_datetime(value, agent.setup)
+             for value in agent.setup.context.get("open_slots") or []]
+    return sorted(s for s in slots if s.tzinfo is None or s > now)
+
+
+def offer_slots(agent: FlowAgent) -> None:
+    """Offer up to three open slots matching the preference, earliest first."""
+    preference = agent.state.preference or TimePreference()
+    slots = open_slots(agent)
+    matching = [s for s in slots if preference.matches(s)]
+    if not slots:
+        agent.say("I'm sorry, I don't have any other open times right now. "
+                  "Your current appointment stays as it is.")
+        agent.goto("anything_else")
+        return
+    if matching:
+        offered = matching[:MAX_OFFERED]
+        opening = "I have"
+    else:
+        offered = slots[:MAX_OFFERED]
+        opening = ("I'm sorry, I don't have anything open then. The earliest times I have are"
+                   if not preference.empty else "The earliest times I have are")
+    agent.state.offered = offered
+    closing = "Would that work for you?" if len(offered) == 1 else "Which would you prefer?"
+    agent.say(f"{opening} {_list_times(offered)}. {closing}")
+    agent.goto("choose_slot", announce=False)
+
+
+def _list_times(slots: list[datetime]) -> str:
+    spoken = [speak_day_and_time(s) for s in slots]
+    if len(spoken) == 1:
+        return spoken[0]
+    return ", ".join(spoken[:-1]) + f", or {spoken[-1]}"
+
+
+def choose_slot(agent: FlowAgent, text: str) -> datetime | None:
+    """The slot the caller picked: "the first one", "Thursday at 3:30", "the 2:30 one"."""
+    offered = agent.state.offered
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    if offered:
+        if "last" in words or "latest" in words:
+            return offered[-1]
+        if "earliest" in words:
+            return offered[0]
+        for word in words:
+            if word in _ORDINALS and _ORDINALS[word] < len(offered) and (
+                    word not in ("one", "two", "three") or "number" in words
+                    or "option" in words):
+                return offered[_ORDINALS[word]]
+    wanted = parse_preference(text, agent.setup.now)
+    if wanted.empty:
+        return offered[0] if offered and _agrees(words) and len(offered) == 1 else None
+    for pool in (offered, open_slots(agent)):
+        matches = [s for s in pool if wanted.matches(s)]
+        if len(matches) == 1 or (matches and wanted.at is not None):
+            return matches[0]
+    return None
+
+
+def _agrees(words: list[str]) -> bool:
+    return bool({"yes", "yeah", "sure", "ok", "okay", "that", "works", "fine"} & set(words))
+
+
+def book_slot(agent: FlowAgent) -> None:
+    chosen: datetime = agent.state.slots["appointment_start"]
+    agent.fields["new_appointment_day"] = speak_date(chosen)
+    agent.fields["new_appointment_time"] = speak_time(chosen)
+    agent.act(Action("book_slot", {"start": chosen.isoformat()}))
+
+
+def cancel_appointment(agent: FlowAgent) -> None:
+    start = (agent.setup.context.get("appointment") or {}).get("start")
+    agent.act(Action("cancel_appointment", {"start": str(start)}))
+
+
+def forget_preference(agent: FlowAgent) -> None:
+    agent.state.preference = None
+    agent.state.offered = []
+
+
+ACTIONS: dict[str, Callable[[FlowAgent], None]] = {
+    "offer_slots": offer_slots,
+    "book_slot": book_slot,
+    "cancel_appointment": cancel_appointment,
+    "forget_preference": forget_preference,
+}

@@ -1,0 +1,247 @@
+"""Reading dates and times the way callers say them, and saying them back.
+
+- ``birth_dates``: every date a caller may have meant ("March 12th 1984", "12 March 84",
+  "3/12/1984"; numeric forms are read month-first and day-first).
+- ``TimePreference``: "Thursday afternoon", "next week", "tomorrow at 3", corrections
+  ("Tuesday, no, Wednesday": the later words win).
+- ``speak_date`` / ``speak_time`` / ``speak_money``: the agent's way of saying them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from dialog.numbers import MONTHS, words_to_digits
+
+_MONTH_NUMBER = {name: i + 1 for i, name in enumerate(MONTHS)}
+_MONTH_NUMBER.update({name[:3]: i + 1 for i, name in enumerate(MONTHS)})
+_MONTH_NUMBER["sept"] = 9
+_MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|" \
+         r"december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?:'\s*)?(\d{4}|\d{2})"
+_DATE_PATTERNS = (
+    re.compile(rf"\b{_MONTH}\s+(?:the\s+)?{_DAY},?\s+(?:of\s+)?{_YEAR}\b", re.I),  # March 12, 84
+    re.compile(rf"\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b", re.I),  # 12 March 84
+)
+_NUMERIC = re.compile(r"(?<![\d:])(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{2}|\d{4})(?![\d:])")
+_ISO = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+_MONTH_DAY = re.compile(
+    rf"\b{_MONTH}\s+(?:the\s+)?{_DAY}\b|\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}\b")
+_ORDINAL_DAY = re.compile(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b")
+_TIME = re.compile(r"\b(\d{1,2})(?::(\d{2})|\s+(\d{2})(?!\d))?\s*(a\.?m\.?|p\.?m\.?|o'?clock)?"
+                   r"(?=\W|$)")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_CORRECTION = re.compile(r"\b(?:no|nope|actually|i mean|sorry|rather|wait|make that|"
+                         r"scratch that|or rather|instead)\b[,.]?", re.IGNORECASE)
+_PARTS_OF_DAY = {"morning": (6, 12), "afternoon": (12, 17), "evening": (17, 21),
+                 "lunchtime": (11, 14), "noon": (11, 13), "night": (17, 22)}
+
+
+def _year(text: str, today: date) -> int:
+    value = int(text)
+    if len(text) == 4:
+        return value
+    return 2000 + value if value <= today.year % 100 else 1900 + value
+
+
+def _valid(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def birth_dates(text: str, today: date) -> list[date]:
+    """Every full date (with a year) the caller may have said, earliest mention first."""
+    normal = words_to_digits(text).lower()
+    found: list[tuple[int, date]] = []
+    for pattern in _DATE_PATTERNS:
+        for match in pattern.finditer(normal):
+            groups = match.groups()
+            month_name, day = (groups[0], groups[1]) if groups[0][0].isalpha() else \
+                (groups[1], groups[0])
+            when = _valid(_year(groups[2], today), _MONTH_NUMBER[month_name.rstrip(".")],
+                          int(day))
+            if when:
+                found.append((match.start(), when))
+    for match in _ISO.finditer(normal):
+        if when := _valid(int(match[1]), int(match[2]), int(match[3])):
+            found.append((match.start(), when))
+    for match in _NUMERIC.finditer(normal):
+        year = _year(match[3], today)
+        for month, day in ((match[1], match[2]), (match[2], match[1])):  # US first
+            if when := _valid(year, int(month), int(day)):
+                found.append((match.start(), when))
+    return [when for _, when in sorted(found, key=lambda item: item[0])]
+
+
+def remove_birth_dates(text: str) -> str:
+    """The text without its full dates (so a birth date is not read as a wish)."""
+    normal = words_to_digits(text)
+    for pattern in (*_DATE_PATTERNS, _ISO, _NUMERIC):
+        normal = pattern.sub(" ", normal)
+    return " ".join(normal.split())
+
+
+@dataclass(frozen=True)
+class TimePreference:
+    """When a caller would like something; every field optional."""
+
+    day: date | None = None
+    weekday: int | None = None
+    after: date | None = None  # "next week": on or after this day
+    before: date | None = None
+    hours: tuple[int, int] | None = None  # part of the day, [start, end)
+    at: time | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self == TimePreference()
+
+    def merged(self, later: TimePreference) -> TimePreference:
+        """This preference with whatever ``later`` says replacing it."""
+        changes = {name: getattr(later, name) for name in self.__dataclass_fields__
+                   if getattr(later, name) is not None}
+        if changes.get("day") is not None or changes.get("weekday") is not None:
+            changes.setdefault("day", later.day)
+            changes.setdefault("weekday", later.weekday)
+        return replace(self, **changes)
+
+    def matches(self, when: datetime) -> bool:
+        if self.day and when.date() != self.day:
+            return False
+        if self.weekday is not None and when.weekday() != self.weekday:
+            return False
+        if self.after and when.date() < self.after:
+            return False
+        if self.before and when.date() >= self.before:
+            return False
+        if self.hours and not self.hours[0] <= when.hour < self.hours[1]:
+            return False
+        return not (self.at and (when.hour, when.minute) != (self.at.hour, self.at.minute))
+
+
+def parse_preference(text: str, now: datetime) -> TimePreference:
+    """When the caller would like it. Later words correct earlier ones."""
+    normal = words_to_digits(text).lower()
+    preference = TimePreference()
+    for segment in _CORRECTION.split(normal):
+        preference = preference.merged(_segment_preference(segment, now))
+    return preference
+
+
+def _segment_preference(text: str, now: datetime) -> TimePreference:
+    today = now.date()
+    found = TimePreference(**_day_fields(text, today))
+    hours = next((span for word, span in _PARTS_OF_DAY.items() if word in text), None)
+    at = _clock_time(text, hours)
+    if re.search(r"\b(?:after|from|later than)\s+\d", text) and at:
+        hours, at = (at.hour, 24), None
+    elif re.search(r"\b(?:before|by|earlier than)\s+\d", text) and at:
+        hours, at = (0, at.hour), None
+    return replace(found, hours=hours, at=at)
+
+
+def _day_fields(text: str, today: date) -> dict[str, Any]:
+    if "day after tomorrow" in text:
+        return {"day": today + timedelta(days=2)}
+    if "tomorrow" in text:
+        return {"day": today + timedelta(days=1)}
+    if re.search(r"\btoday\b|\bthis (?:afternoon|morning|evening)\b", text):
+        return {"day": today}
+    monday = today - timedelta(days=today.weekday())
+    if "next week" in text:
+        return {"after": monday + timedelta(days=7), "before": monday + timedelta(days=14)}
+    if "this week" in text:
+        return {"after": today, "before": monday + timedelta(days=7)}
+    for index, name in enumerate(_WEEKDAYS):
+        if re.search(rf"\b{name}s?\b", text):
+            return {"weekday": index}
+    if match := _MONTH_DAY.search(text):
+        month_name = match[1] or match[4]
+        day = int(match[2] or match[3])
+        return {"day": _upcoming(today, _MONTH_NUMBER[month_name.rstrip(".")], day)}
+    if match := _ORDINAL_DAY.search(text):
+        day = int(match[1])
+        when = _valid(today.year, today.month, day)
+        if when is None or when < today:
+            following = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+            when = _valid(following.year, following.month, day)
+        return {"day": when} if when else {}
+    return {}
+
+
+def _upcoming(today: date, month: int, day: int) -> date | None:
+    when = _valid(today.year, month, day)
+    if when is not None and when < today:
+        when = _valid(today.year + 1, month, day)
+    return when
+
+
+def _clock_time(text: str, part_of_day: tuple[int, int] | None) -> time | None:
+    """The first clock time in ``text``; bare hours read as office hours (3 is 3 PM)."""
+    cleaned = re.sub(r"\b\d{1,2}(?:st|nd|rd|th)\b", " ", text)
+    if "noon" in cleaned and not re.search(r"after\s*noon", cleaned):
+        return time(12, 0)
+    for match in _TIME.finditer(cleaned):
+        hour, minute = int(match[1]), int(match[2] or match[3] or 0)
+        suffix = (match[4] or "").replace(".", "")
+        if not suffix and not (match[2] or match[3]) and not _near_time_words(cleaned, match):
+            continue  # a lone number is not a time unless "at 3" or "3 in the afternoon"
+        if hour > 23 or minute > 59:
+            continue
+        if suffix.startswith("p") and hour < 12:
+            hour += 12
+        elif suffix.startswith("a") and hour == 12:
+            hour = 0
+        elif not suffix.startswith(("a", "p")) and hour < 12 and (
+                (part_of_day and part_of_day[0] >= 12) or (not part_of_day and hour < 8)):
+            hour += 12
+        return time(hour, minute)
+    return None
+
+
+def _near_time_words(text: str, match: re.Match[str]) -> bool:
+    before = text[max(0, match.start() - 12): match.start()]
+    after = text[match.end(): match.end() + 20]
+    return bool(re.search(r"\b(?:at|around|after|before|by|from)\s*$", before)
+                or re.search(r"^\s*(?:in the|this)\s+(?:morning|afternoon|evening)", after))
+
+
+def speak_date(when: date | datetime) -> str:
+    """ "Tuesday, March 12" """
+    return f"{when:%A}, {when:%B} {when.day}"
+
+
+def speak_time(when: datetime | time) -> str:
+    """ "3:30 PM" """
+    hour = when.hour % 12 or 12
+    return f"{hour}:{when.minute:02d} {'AM' if when.hour < 12 else 'PM'}"
+
+
+def speak_day_and_time(when: datetime) -> str:
+    return f"{speak_date(when)} at {speak_time(when)}"
+
+
+def speak_full_date(when: date) -> str:
+    """ "March 12, 2027" """
+    return f"{when:%B} {when.day}, {when.year}"
+
+
+def speak_money(amount: object, symbol: str = "$") -> str:
+    """ "$1,284" or "$1,284.50"; text is said as it is given."""
+    if isinstance(amount, str):
+        try:
+            value = float(amount.replace(",", "").lstrip(symbol))
+        except ValueError:
+            return amount
+    elif isinstance(amount, int | float):
+        value = float(amount)
+    else:
+        return str(amount)
+    cents = round(value * 100) % 100
+    return f"{symbol}{value:,.2f}" if cents else f"{symbol}{round(value):,}"

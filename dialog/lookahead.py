@@ -1,0 +1,145 @@
+"""Answers given before their question: what the caller wants, said during the opening, and
+yes/no answers to questions the flow has not asked yet.
+
+Look-ahead reads only the part of a turn that is not already the answer to the open
+question: "Yes, this is Maria" answers "May I speak with Maria?" and says nothing about the
+appointment, so the identity confirmation is cut before the look-ahead sees the rest. For
+questions not asked yet, only the clause that names the topic is read ("paperless yes, and
+text alerts too" answers the alerts question with "text alerts too"), and never a clause that
+is itself a question.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from dialog.dates import parse_preference
+from dialog.polarity import bare_answer
+from dialog.tracker import Prediction, TrackRequest
+
+if TYPE_CHECKING:
+    from dialog.engine import FlowAgent
+
+MIN_EARLY_WORDS = 3
+NONE = "none"
+_TOPIC_GLUE = {"to", "too", "for", "the", "go", "also", "with", "me", "it", "as", "well", "on",
+               "and", "a", "some", "any", "by"}
+_CLAUSE_BREAK = re.compile(r"[,;.!]+|\s(?:and|but|also|plus)\s", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+_IDENTITY = (r"uh|um|er|hmm|oh|ah|well|hi|hello|hey|yes|yeah|yep|yup|sure|speaking|"
+             r"correct|that's right|that is right|it's me|it is me|that's me|this is me|"
+             r"this is (?:she|he|they)|(?:she|he)'s speaking|(?:this|it) is|it's|i am|i'm|"
+             r"that's|that is|you are|you're|speaking to (?:her|him)|go ahead")
+
+
+def identity_residue(text: str, name: str) -> str:
+    """``text`` without its leading identity confirmation ("yes, this is Maria")."""
+    names = "|".join(re.escape(part) for part in name.lower().split() if len(part) > 1)
+    phrase = _IDENTITY + (f"|{names}" if names else "")
+    leading = re.compile(rf"^(?:(?:{phrase})\b[\s,.!-]*)+", re.IGNORECASE)
+    return leading.sub("", text.strip()).strip()
+
+
+def statements(text: str) -> str:
+    """The sentences of ``text`` that are not questions."""
+    return " ".join(s.strip() for s in _SENTENCE.findall(text)
+                    if s.strip() and not s.strip().endswith("?"))
+
+
+def questions(text: str) -> str:
+    return " ".join(s.strip() for s in _SENTENCE.findall(text) if s.strip().endswith("?"))
+
+
+def _clauses(text: str) -> list[str]:
+    return [c.strip() for c in _CLAUSE_BREAK.split(statements(text)) if c.strip()]
+
+
+def _mentions(clause: str, words: list[str]) -> bool:
+    lowered = clause.lower()
+    return any(re.search(rf"\b{re.escape(word)}", lowered) for word in words)
+
+
+# -- the opening ----------------------------------------------------------------------
+
+
+def early_requests(agent: FlowAgent, residue: str) -> list[TrackRequest]:
+    """Before verification: did the caller already say what they want?"""
+    if agent.state.verified or len(residue.split()) < MIN_EARLY_WORDS:
+        return []
+    start = agent.flow.start
+    labels = (*agent.intents_of(start), NONE)
+    return [TrackRequest(agent.question_of(start), residue, labels),
+            *topic_requests(agent, residue, exclude=start)]
+
+
+def keep_early(agent: FlowAgent, predictions: list[Prediction], residue: str) -> None:
+    """Keep what the caller asked for early; it is handled right after verification.
+
+    Said before its question, an intent must be clear: the strong threshold applies."""
+    if not predictions:
+        return
+    first, *topics = predictions
+    if first.label != NONE and first.confidence >= agent.services.strong:
+        agent.state.pending_intent = first.label
+        wish = parse_preference(residue, agent.setup.now)
+        if not wish.empty and any(s.collect == "preference" for s in agent.flow.steps.values()):
+            agent.state.preference = wish
+    keep_topics(agent, topic_steps(agent, residue, exclude=agent.flow.start), topics)
+
+
+# -- yes/no steps not asked yet -------------------------------------------------------
+
+
+def topic_steps(agent: FlowAgent, text: str, exclude: str) -> list[str]:
+    """Steps still to come whose topic a clause of ``text`` names."""
+    clauses = _clauses(text)
+    return [name for name, spec in agent.flow.steps.items()
+            if spec.slot and spec.topic and name not in (exclude, agent.state.step)
+            and spec.slot not in agent.state.slots
+            and any(_mentions(clause, spec.topic) for clause in clauses)]
+
+
+def topic_clause(agent: FlowAgent, name: str, text: str) -> str:
+    words = agent.flow.steps[name].topic
+    return ", ".join(c for c in _clauses(text) if _mentions(c, words))
+
+
+def topic_polarity(clause: str, topic: list[str]) -> str | None:
+    """The bare answer in a clause that names its topic: "paperless yes", "no text alerts",
+    "text alerts please" (a topic asked for with nothing but "please" is a yes)."""
+    rest = [w for w in re.findall(r"[a-z']+", clause.lower())
+            if w not in _TOPIC_GLUE and not any(w.startswith(t) for t in topic)]
+    if rest and all(w == "please" for w in rest):
+        return "yes"
+    return bare_answer(" ".join(rest))
+
+
+def topic_requests(agent: FlowAgent, text: str, exclude: str) -> list[TrackRequest]:
+    """One yes/no request per step still to come whose topic ``text`` names. A clause that
+    is a bare answer reaches the tracker as just that answer, for the polarity parser."""
+    requests = []
+    for name in topic_steps(agent, text, exclude):
+        clause = topic_clause(agent, name, text)
+        bare = topic_polarity(clause, agent.flow.steps[name].topic)
+        requests.append(TrackRequest(agent.question_of(name), bare or clause, ("yes", "no", NONE)))
+    return requests
+
+
+def keep_topics(agent: FlowAgent, names: list[str], predictions: list[Prediction]) -> None:
+    """Yes/no answers the caller gave to questions not asked yet."""
+    for name, prediction in zip(names, predictions, strict=True):
+        slot = agent.flow.steps[name].slot
+        if slot and prediction.label in ("yes", "no") and \
+                prediction.confidence >= agent.services.threshold:
+            agent.state.slots[slot] = prediction.label == "yes"
+
+
+def without_topics(agent: FlowAgent, text: str, names: list[str]) -> str:
+    """``text`` without the clauses that answer other steps: empty when every clause does
+    ("no texts please", said to the paperless question). A turn with a question is kept
+    whole."""
+    if not names or questions(text):
+        return text
+    words = [w for name in names for w in agent.flow.steps[name].topic]
+    return ", ".join(c for c in _clauses(text) if not _mentions(c, words))

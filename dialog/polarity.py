@@ -1,0 +1,64 @@
+"""Bare yes and no: a parser that assists the tracker on the shortest answers.
+
+"um, no", "yeah no", "nope, thanks" carry nothing but their polarity, and the tracker's
+models, which read meaning, are least sure exactly there (a 135M SLM hears "um" as the
+start of a question). A turn made only of polarity words and fillers is read here; the
+last polarity word decides ("yeah no" is no, "no, wait, yes" is yes); a few set phrases
+count as one polarity word ("I guess so", "not really"). Anything longer goes
+to the tracker as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from dialog.tracker import IntentTracker, Prediction, TrackRequest
+
+_YES = {"yes", "yeah", "yep", "yup", "ya", "yah", "sure", "absolutely", "definitely",
+        "certainly", "correct", "affirmative", "indeed"}
+_NO = {"no", "nope", "nah", "negative", "never"}
+_FILLERS = {"uh", "um", "umm", "er", "erm", "hmm", "mm", "oh", "ah", "well", "so", "please",
+            "thanks", "thank", "you", "wait", "actually", "i", "mean", "sorry", "ok", "okay"}
+_MAX_WORDS = 6
+_PHRASES = {"i guess so": "yes", "i think so": "yes", "i suppose so": "yes", "why not": "yes",
+            "of course": "yes", "go ahead": "yes", "sounds good": "yes", "that's right": "yes",
+            "not really": "no", "i don't think so": "no", "no way": "no", "not at all": "no",
+            "i'd rather not": "no", "not now": "no"}
+
+
+def bare_answer(text: str) -> str | None:
+    """``yes`` or ``no`` when ``text`` is only a polarity answer, else None."""
+    lowered = text.lower().replace("’", "'")
+    for phrase, polarity in _PHRASES.items():
+        lowered = re.sub(rf"\b{phrase}\b", " yes " if polarity == "yes" else " no ", lowered)
+    words = re.findall(r"[a-z']+", lowered)
+    if not words or len(words) > _MAX_WORDS:
+        return None
+    polar = [w for w in words if w in _YES or w in _NO]
+    if not polar or any(w not in _YES and w not in _NO and w not in _FILLERS for w in words):
+        return None
+    return "yes" if polar[-1] in _YES else "no"
+
+
+class PolarityAssist:
+    """The tracker, with bare yes/no answers read by :func:`bare_answer` when a step
+    offers both labels."""
+
+    def __init__(self, tracker: IntentTracker) -> None:
+        self._tracker = tracker
+
+    def predict(self, requests: Sequence[TrackRequest]) -> list[Prediction]:
+        predictions = self._tracker.predict(requests)
+        return [self._assisted(request, prediction)
+                for request, prediction in zip(requests, predictions, strict=True)]
+
+    @staticmethod
+    def _assisted(request: TrackRequest, prediction: Prediction) -> Prediction:
+        if not {"yes", "no"} <= set(request.labels):
+            return prediction
+        answer = bare_answer(request.utterance)
+        if answer is None:
+            return prediction
+        scores = {label: float(label == answer) for label in request.labels}
+        return Prediction(answer, 1.0, scores)

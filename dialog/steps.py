@@ -1,0 +1,302 @@
+"""What happens at each kind of step: the built-in opening (identify, verify), the close
+(anything else), and the flow's own steps (yes/no and choice steps, collected slots)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import TYPE_CHECKING
+
+from dialog import actions, lookahead
+from dialog.dates import birth_dates, parse_preference, remove_birth_dates
+from dialog.flow_spec import Step
+from dialog.state import CALLBACK_REQUESTED, NOT_VERIFIED, WRONG_PERSON
+from dialog.tracker import Prediction, TrackRequest
+
+if TYPE_CHECKING:
+    from dialog.engine import FlowAgent
+
+GLOBAL_LABELS = ("stop", "person", "later", "question", "rude", "other")
+_BUILT_IN_QUESTION = {"identify": "identify_question", "verify": "verify",
+                      "anything_else": "anything_else"}
+_CALLBACK_WHEN = ("tomorrow morning", "tomorrow afternoon", "tomorrow evening", "tomorrow",
+                  "next week", "this evening", "tonight", "later today", "in an hour",
+                  "this afternoon")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+async def take_turn(agent: FlowAgent, text: str) -> None:
+    step = agent.state.step
+    if step == "identify":
+        await _identify(agent, text)
+    elif step == "verify":
+        await _verify(agent, text)
+    elif step == "anything_else":
+        await _anything_else(agent, text)
+    elif step != "end":
+        await _flow_step(agent, text)
+
+
+ANSWER = "answer"  # the label for "the caller answered the question" on collect steps
+
+
+def _main_request(agent: FlowAgent, text: str) -> TrackRequest:
+    step = agent.state.step
+    spec = agent.step_spec()
+    answer = (ANSWER,) if spec is not None and spec.collect else ()
+    labels = tuple(agent.intents_of(step)) + answer + GLOBAL_LABELS
+    return TrackRequest(agent.question_of(step), text, labels)
+
+
+def _understood(agent: FlowAgent, prediction: Prediction) -> bool:
+    return prediction.confidence >= agent.services.threshold
+
+
+# -- the opening ----------------------------------------------------------------------
+
+
+async def _identify(agent: FlowAgent, text: str) -> None:
+    dobs = birth_dates(text, agent.setup.now.date())
+    name = str(agent.setup.contact.get("name") or "")
+    residue = lookahead.identity_residue(remove_birth_dates(text), name)
+    main, *early = await agent.track([_main_request(agent, text),
+                                      *lookahead.early_requests(agent, residue)])
+    label = main.label
+    if dobs and label not in ("stop", "person", "not_them"):
+        label = "yes"  # a date of birth offered straight away: it is them
+    elif not _understood(agent, main):
+        not_understood(agent)
+        return
+    agent.state.misunderstood_in_a_row = 0
+    if label == "yes":
+        lookahead.keep_early(agent, early, residue)
+        agent.state.heard_birth_dates = dobs
+        agent.goto("verify")
+    elif label == "who":
+        agent.say_line("who")
+        agent.say_line("identify_question")
+    elif label == "not_them":
+        agent.finish_with(WRONG_PERSON, "wrong_person")
+    else:
+        agent.handle_global(label, text)
+
+
+async def _verify(agent: FlowAgent, text: str) -> None:
+    dobs = birth_dates(_keypad_date(text), agent.setup.now.date())
+    residue = remove_birth_dates(text)
+    if dobs:
+        early = await agent.track(lookahead.early_requests(agent, residue))
+        lookahead.keep_early(agent, early, residue)
+        check_birth_date(agent, dobs)
+        return
+    main = (await agent.track([_main_request(agent, text)]))[0]
+    if main.label == "why" and _understood(agent, main):
+        agent.say_line("verify_why")
+        agent.say_line("verify")
+    elif main.label in GLOBAL_LABELS and main.label != "other" and _understood(agent, main):
+        agent.handle_global(main.label, text)
+    else:
+        _missed_verification(agent)
+
+
+def _keypad_date(text: str) -> str:
+    """Eight keyed digits are a date: MMDDYYYY (day-first is tried too)."""
+    digits = re.sub(r"\D", "", text)
+    if len(digits) == 8 and re.fullmatch(r"[\d\s]+", text):
+        return f"{digits[:2]}/{digits[2:4]}/{digits[4:]}"
+    return text
+
+
+def check_birth_date(agent: FlowAgent, heard: list[date]) -> None:
+    try:
+        expected = date.fromisoformat(str(agent.setup.contact.get("date_of_birth"))[:10])
+    except ValueError:
+        expected = None
+    if expected is not None and expected in heard:
+        agent.state.verified = True
+        agent.say_line("verified")
+        agent.goto(agent.flow.start)
+    else:
+        _missed_verification(agent)
+
+
+def _missed_verification(agent: FlowAgent) -> None:
+    agent.state.verify_misses += 1
+    if agent.state.verify_misses >= 2:
+        agent.finish_with(NOT_VERIFIED, "not_verified")
+    else:
+        agent.say_line("verify_retry")
+
+
+# -- the flow's steps ---------------------------------------------------------------
+
+
+async def _flow_step(agent: FlowAgent, text: str) -> None:
+    spec = agent.step_spec()
+    assert spec is not None
+    topics = lookahead.topic_steps(agent, text, exclude=agent.state.step)
+    own = lookahead.without_topics(agent, text, topics)
+    requests = [_main_request(agent, own or text),
+                *lookahead.topic_requests(agent, text, agent.state.step)]
+    main, *others = await agent.track(requests)
+    lookahead.keep_topics(agent, topics, others)
+    if not own:  # only answers to questions still to come: this one is still open
+        agent.reprompt()
+    elif spec.collect:
+        _collect(agent, spec, text, main)
+    elif main.label == "question" and _understood(agent, main):
+        await _question(agent, text)
+    elif main.label in spec.intents and _understood(agent, main):
+        agent.state.misunderstood_in_a_row = 0
+        agent.run(spec.intents[main.label].then, text)
+    elif main.label in GLOBAL_LABELS and _understood(agent, main):
+        agent.handle_global(main.label, text)
+    else:
+        not_understood(agent)
+
+
+async def _question(agent: FlowAgent, text: str) -> None:
+    """A question, maybe with an answer beside it ("Yes, it came. How do I log in?"):
+    the question is answered, then the answer is taken, or the open question asked again."""
+    spec = agent.step_spec()
+    assert spec is not None
+    statement = lookahead.statements(text)
+    answer = None
+    if statement:
+        answer = (await agent.track([_main_request(agent, statement)]))[0]
+    agent.answer_question(lookahead.questions(text) or text)
+    if answer is not None and answer.label in spec.intents and _understood(agent, answer):
+        agent.run(spec.intents[answer.label].then, statement)
+    else:
+        agent.reprompt()
+
+
+def _collect(agent: FlowAgent, spec: Step, text: str, main: Prediction) -> None:
+    strong_global = (main.label in GLOBAL_LABELS and main.label != "other"
+                     and main.confidence >= agent.services.strong)
+    if not strong_global and _collected(agent, spec, text, main):
+        agent.state.misunderstood_in_a_row = 0
+        return
+    if main.label in spec.intents and _understood(agent, main):
+        agent.run(spec.intents[main.label].then, text)
+    elif main.label in GLOBAL_LABELS and _understood(agent, main):
+        agent.handle_global(main.label, text)
+    else:
+        not_understood(agent)
+
+
+def _collected(agent: FlowAgent, spec: Step, text: str, main: Prediction) -> bool:
+    """Fill the step's slot from ``text`` if it holds one; run the step's ``then``."""
+    if spec.collect == "text":
+        if main.label in spec.intents and _understood(agent, main):
+            return False
+        agent.run(spec.then, text)
+        return True
+    if spec.collect == "slot_choice":
+        chosen = actions.choose_slot(agent, text)
+        if chosen is not None:
+            agent.state.slots["appointment_start"] = chosen
+            agent.run(spec.then, text)
+            return True
+    wish = parse_preference(text, agent.setup.now)
+    if wish.empty or (main.label in spec.intents and _understood(agent, main)
+                      and spec.collect == "slot_choice"):
+        return False
+    agent.state.preference = wish
+    if spec.collect == "preference":
+        agent.run(spec.then, text)
+    else:
+        actions.offer_slots(agent)  # a new wish while choosing: offer again
+    return True
+
+
+# -- the close ------------------------------------------------------------------------
+
+
+async def _anything_else(agent: FlowAgent, text: str) -> None:
+    main = (await agent.track([_main_request(agent, text)]))[0]
+    if not _understood(agent, main):
+        not_understood(agent)
+    elif main.label == "no":
+        agent.say_line("goodbye")
+        agent.end()
+    elif main.label == "yes":
+        agent.say_line("what_else")
+    elif main.label == "later":
+        agent.say_line("goodbye")
+        agent.end()
+    else:
+        agent.handle_global(main.label, text)
+
+
+def callback(agent: FlowAgent, text: str) -> None:
+    lowered = text.lower()
+    when = next((phrase for phrase in _CALLBACK_WHEN if phrase in lowered), None)
+    if when is None:
+        day = next((d for d in _WEEKDAYS if d in lowered), None)
+        when = f"on {day.capitalize()}" if day else "later"
+    if agent.state.outcome is not None:
+        agent.say_line("goodbye")
+        agent.end()
+        return
+    agent.set_outcome(CALLBACK_REQUESTED)
+    agent.state.slots["callback_when"] = when
+    agent.say_line("callback", when=when)
+    agent.after_outcome()
+
+
+def not_understood(agent: FlowAgent) -> None:
+    agent.state.misunderstood_in_a_row += 1
+    if agent.state.misunderstood_in_a_row >= 3:
+        agent.transfer_to_person("too_many_misunderstandings")
+        return
+    agent.say_line("not_understood")
+    reprompt(agent)
+
+
+def reprompt(agent: FlowAgent) -> None:
+    step = agent.state.step
+    if step in _BUILT_IN_QUESTION:
+        agent.say_line(_BUILT_IN_QUESTION[step])
+    elif step != "end":
+        agent.say(agent.question_of(step))
+
+
+def enter(agent: FlowAgent, name: str, *, announce: bool) -> None:
+    """What happens on arriving at a step."""
+    if name == "verify":
+        heard, agent.state.heard_birth_dates = agent.state.heard_birth_dates, []
+        check_birth_date(agent, heard) if heard else agent.say_line("verify")
+        return
+    if name == "anything_else":
+        agent.say_line("anything_else")
+        return
+    if name == "end":
+        agent.end()
+        return
+    spec = agent.flow.steps[name]
+    if name == agent.flow.start and agent.state.pending_intent in spec.intents:
+        intent, agent.state.pending_intent = agent.state.pending_intent, None
+        agent.run(spec.intents[intent].then)
+    elif _already_known(agent, spec):
+        _skip(agent, spec)
+    elif spec.say or spec.intents:
+        if spec.say and announce:
+            agent.say(spec.say)
+    else:
+        agent.run(spec.then)
+
+
+def _already_known(agent: FlowAgent, spec: Step) -> bool:
+    if spec.skip_if == "preference":
+        return agent.state.preference is not None and not agent.state.preference.empty
+    return spec.skip_if is not None and spec.skip_if in agent.state.slots
+
+
+def _skip(agent: FlowAgent, spec: Step) -> None:
+    if spec.slot and spec.slot in agent.state.slots:
+        answer = "yes" if agent.state.slots[spec.slot] else "no"
+        effects = [e for e in spec.intents[answer].then if e.say is None]
+        agent.run(effects)
+    else:
+        agent.run(spec.then)

@@ -1,0 +1,175 @@
+"""Dialogue state tracking: which of a step's intents the caller just expressed.
+
+The tracker reads the agent's open question and the caller's words and scores a closed set
+of labels. ``SlmTracker`` runs the context-tracking SLM (SmolLM2 fine-tuned on data written
+from the flow files, on CTranslate2): one forward pass per request, with the next-token
+distribution restricted to the candidate labels, so it can only ever answer with a label
+the step allows. ``EmbeddingTracker`` (nearest examples by MiniLM embedding) is the non-SLM
+baseline. ``CombinedTracker`` is what the agents use: the SLM's reading of the question and
+answer, weighed equally with the embedding prior, which knows more ways of saying things.
+Measured on hand-labelled turns, the combination beats either alone (``make bench``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from knowledge.embeddings import SentenceEmbedder, embed_cached
+
+MAX_QUESTION_WORDS = 20
+MAX_UTTERANCE_WORDS = 48
+
+
+@dataclass(frozen=True)
+class TrackRequest:
+    question: str
+    utterance: str
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    confidence: float
+    scores: Mapping[str, float]
+
+
+class IntentTracker(Protocol):
+    def predict(self, requests: Sequence[TrackRequest]) -> list[Prediction]:
+        """One prediction per request, in order. Blocking: call it off the event loop."""
+
+
+def _clip_words(text: str, limit: int, *, keep_end: bool) -> str:
+    words = text.split()
+    if len(words) <= limit:
+        return " ".join(words)
+    if keep_end:
+        return " ".join(words[-limit:])
+    head = limit * 2 // 3
+    return " ".join([*words[:head], "...", *words[-(limit - head):]])
+
+
+def open_question(text: str) -> str:
+    """The agent's last sentence: the question the caller is answering."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+    return sentences[-1] if sentences else ""
+
+
+def tracker_prompt(question: str, utterance: str) -> str:
+    """The SLM's input: the open question and the caller's answer, both clipped."""
+    question = _clip_words(open_question(question), MAX_QUESTION_WORDS, keep_end=True)
+    utterance = _clip_words(" ".join(utterance.split()), MAX_UTTERANCE_WORDS, keep_end=False)
+    return f"Agent: {question}\nCaller: {utterance}\nIntent:"
+
+
+def label_token(label: str) -> str:
+    """The text the SLM is trained to continue with for ``label``."""
+    return " " + label
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = np.exp(scores - scores.max())
+    return shifted / shifted.sum()
+
+
+def _prediction(labels: Sequence[str], scores: np.ndarray) -> Prediction:
+    probabilities = _softmax(scores)
+    best = int(np.argmax(probabilities))
+    return Prediction(labels[best], float(probabilities[best]),
+                      {label: float(p) for label, p in zip(labels, probabilities, strict=True)})
+
+
+class SlmTracker:
+    """The context-tracking SLM; shared by every conversation (thread-safe)."""
+
+    def __init__(self, model_dir: Path, *, threads: int = 2,
+                 compute_type: str = "float32") -> None:
+        """``float32`` activations: int8 ones cost the tuned tracker 8 points of accuracy
+        (75% against 82% on generated turns), for a third less time."""
+        import ctranslate2
+        from tokenizers import Tokenizer
+
+        self._generator = ctranslate2.Generator(str(model_dir), device="cpu",
+                                                compute_type=compute_type, intra_threads=threads)
+        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._label_ids: dict[str, int] = {}
+
+    def _label_id(self, label: str) -> int:
+        if label not in self._label_ids:
+            ids = self._tokenizer.encode(label_token(label), add_special_tokens=False).ids
+            self._label_ids[label] = ids[0]
+        return self._label_ids[label]
+
+    def predict(self, requests: Sequence[TrackRequest]) -> list[Prediction]:
+        if not requests:
+            return []
+        prompts = [self._tokenizer.encode(tracker_prompt(r.question, r.utterance),
+                                          add_special_tokens=False).tokens for r in requests]
+        results = self._generator.generate_batch(
+            prompts, max_length=1, beam_size=1, return_logits_vocab=True,
+            include_prompt_in_result=False)
+        predictions = []
+        for request, result in zip(requests, results, strict=True):
+            logits = np.asarray(result.logits[0]).reshape(-1)
+            ids = [self._label_id(label) for label in request.labels]
+            predictions.append(_prediction(request.labels, logits[ids]))
+        return predictions
+
+
+class EmbeddingTracker:
+    """Baseline without the SLM: nearest examples by sentence embedding (MiniLM).
+
+    Scores each label by the best cosine similarity between the caller's words and that
+    label's examples; it does not read the question, so it cannot use context.
+    """
+
+    temperature = 0.05
+
+    def __init__(self, embedder: SentenceEmbedder, examples: Mapping[str, Sequence[str]],
+                 cache_dir: Path | None = None) -> None:
+        self._embedder = embedder
+        texts = sorted({text for pool in examples.values() for text in pool})
+        vectors = embed_cached(embedder, texts, cache_dir)
+        row = {text: i for i, text in enumerate(texts)}
+        self._vectors = {label: vectors[[row[text] for text in pool]]
+                         for label, pool in examples.items() if pool}
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embedder.embed(list(texts))
+
+    def predict(self, requests: Sequence[TrackRequest]) -> list[Prediction]:
+        if not requests:
+            return []
+        queries = self._embed([r.utterance for r in requests])
+        predictions = []
+        for request, query in zip(requests, queries, strict=True):
+            scores = np.array([float((self._vectors[label] @ query).max())
+                               if label in self._vectors else -1.0
+                               for label in request.labels])
+            predictions.append(_prediction(request.labels, scores / self.temperature))
+        return predictions
+
+
+class CombinedTracker:
+    """The SLM and the embedding classifier as a product of experts (equal weights)."""
+
+    def __init__(self, slm: IntentTracker, prior: IntentTracker, slm_weight: float = 0.5) -> None:
+        self._slm, self._prior, self._weight = slm, prior, slm_weight
+
+    def predict(self, requests: Sequence[TrackRequest]) -> list[Prediction]:
+        if not requests:
+            return []
+        results = []
+        for request, slm, prior in zip(requests, self._slm.predict(requests),
+                                       self._prior.predict(requests), strict=True):
+            scores = np.array([self._weight * np.log(slm.scores[label] + 1e-9)
+                               + (1 - self._weight) * np.log(prior.scores[label] + 1e-9)
+                               for label in request.labels])
+            results.append(_prediction(request.labels, scores))
+        return results

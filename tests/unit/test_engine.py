@@ -1,0 +1,179 @@
+"""The dialogue manager's rules, with a tracker that answers from a table (the SLM's own
+accuracy is measured separately; here the engine's logic is under test)."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pytest
+
+from dialog.agent import ConversationSetup
+from dialog.catalog import common_lines, load_flows
+from dialog.engine import FlowAgent, Services
+from dialog.events import CallerHungUp, CallerSaid, KeypadDigits
+from dialog.polarity import PolarityAssist
+from dialog.render import fill
+from dialog.tracker import Prediction, TrackRequest
+
+SETUP = ConversationSetup(
+    contact={"name": "Maria Lopez", "date_of_birth": "1984-03-12", "timezone": "America/New_York"},
+    context={"organization": "Riverside Clinic",
+             "appointment": {"provider": "Dr. Patel", "start": "2026-11-24T15:30:00-05:00",
+                             "location": "the Main Street office", "instructions": ""},
+             "open_slots": ["2026-11-26T15:30:00-05:00", "2026-11-27T10:00:00-05:00"]},
+    now=datetime.fromisoformat("2026-11-23T10:00:00-05:00"))
+
+
+class TableTracker:
+    """Answers with the label a phrase in the table maps to (first match), else 'other'."""
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
+        self.requests: list[TrackRequest] = []
+
+    def predict(self, requests: Sequence[TrackRequest]) -> list[Prediction]:
+        self.requests += requests
+        out = []
+        for request in requests:
+            label = next((lab for phrase, lab in self.table.items()
+                          if phrase in request.utterance.lower() and lab in request.labels),
+                         "none" if "none" in request.labels else "other")
+            out.append(Prediction(label, 0.9, {label: 0.9}))
+        return out
+
+
+def agent(table: dict[str, str], flow: str = "appointment_confirmation",
+          knowledge: object = None) -> tuple[FlowAgent, TableTracker]:
+    tracker = TableTracker(table)
+    services = Services(tracker, knowledge)  # type: ignore[arg-type]
+    return FlowAgent(SETUP, load_flows()[flow], common_lines(), services), tracker
+
+
+async def talk(flow_agent: FlowAgent, *lines: str) -> str:
+    said = [(await flow_agent.start()).text]
+    for line in lines:
+        said.append((await flow_agent.handle(CallerSaid(line))).text)
+    return "\n".join(said)
+
+
+async def test_wrong_person_hears_nothing_about_the_customer():
+    flow_agent, _ = agent({"husband": "not_them"})
+    said = await talk(flow_agent, "I'm her husband")
+    assert flow_agent.state.outcome == "wrong_person" and flow_agent.state.ended
+    assert "Patel" not in said and "November" not in said and "birth" not in said
+
+
+async def test_two_wrong_birth_dates_end_without_details():
+    flow_agent, _ = agent({"speaking": "yes"})
+    said = await talk(flow_agent, "speaking", "January 1, 1990", "February 2, 1991")
+    assert flow_agent.state.outcome == "not_verified"
+    assert said.count("doesn't match") == 1 and "Patel" not in said
+    assert "anything else" not in said
+
+
+async def test_birth_date_keyed_on_the_keypad_verifies():
+    flow_agent, _ = agent({"speaking": "yes"})
+    await talk(flow_agent, "speaking")
+    reply = await flow_agent.handle(KeypadDigits("03121984"))
+    assert flow_agent.state.verified and "Dr. Patel" in reply.text
+
+
+async def test_intent_said_before_verification_is_handled_right_after():
+    flow_agent, tracker = agent({"speaking": "yes", "move": "move"})
+    said = await talk(flow_agent, "speaking",
+                      "It's March 12, 1984, and I need to move my appointment to Friday")
+    assert "Friday, November 27 at 10:00 AM" in said
+    assert any(r.labels[-1] == "none" for r in tracker.requests)  # the look-ahead was asked
+
+
+async def test_a_question_is_answered_then_the_open_question_comes_back():
+    class Knowledge:
+        def answer(self, organization: str, question: str) -> str | None:
+            return "Parking is free behind the building." if "park" in question else None
+
+    flow_agent, _ = agent({"speaking": "yes", "park": "question"}, knowledge=Knowledge())
+    said = await talk(flow_agent, "speaking", "March 12 1984", "where do I park?")
+    assert said.splitlines()[-1] == ("Parking is free behind the building. Will you be able to "
+                                     "make it to your appointment on Tuesday, November 24 at "
+                                     "3:30 PM?")
+
+
+async def test_three_misunderstandings_in_a_row_go_to_a_person():
+    flow_agent, _ = agent({"speaking": "yes"})
+    await talk(flow_agent, "speaking", "March 12 1984", "blorp", "blorp")
+    reply = await flow_agent.handle(CallerSaid("blorp"))
+    assert flow_agent.state.outcome == "transferred"
+    assert [a.name for a in reply.actions] == ["transfer", "end_call"]
+
+
+async def test_opt_out_at_any_step_is_final_and_recorded():
+    flow_agent, _ = agent({"speaking": "yes", "stop calling": "stop"})
+    said = await talk(flow_agent, "speaking", "March 12 1984", "stop calling me")
+    assert flow_agent.state.outcome == "opted_out"
+    assert any(a.name == "opt_out" for a in flow_agent.state.actions)
+    assert "anything else" not in said.splitlines()[-1]
+
+
+async def test_hanging_up_before_an_outcome_is_incomplete():
+    flow_agent, _ = agent({"speaking": "yes"})
+    await talk(flow_agent, "speaking")
+    await flow_agent.handle(CallerHungUp())
+    assert flow_agent.state.outcome == "incomplete"
+
+
+async def test_empty_and_huge_input_are_survived():
+    flow_agent, _ = agent({"speaking": "yes"})
+    said = await talk(flow_agent, "", "x" * 100_000 + " speaking")
+    assert "didn't hear anything" in said and flow_agent.state.step == "verify"
+
+
+def test_a_detail_before_verification_is_refused():
+    with pytest.raises(PermissionError):
+        fill("Your appointment with {provider}", {"provider": "Dr. Patel"}, verified=False)
+    assert fill("Hi {name}", {"name": "Maria"}, verified=False) == "Hi Maria"
+
+
+async def test_identity_confirmation_is_not_read_as_an_early_answer():
+    flow_agent, tracker = agent({"yes": "yes"})
+    said = await talk(flow_agent, "Yes, this is Maria", "March 12 1984")
+    assert "You have an appointment with Dr. Patel" in said
+    assert flow_agent.state.outcome is None
+    assert not any(r.labels[-1] == "none" for r in tracker.requests)  # no look-ahead asked
+
+
+async def test_an_answer_beside_a_question_is_taken_after_the_answer_to_it():
+    class Knowledge:
+        def answer(self, organization: str, question: str) -> str | None:
+            return "Parking is free behind the building." if "park" in question else None
+
+    flow_agent, _ = agent({"speaking": "yes", "park": "question", "be there": "yes"},
+                          knowledge=Knowledge())
+    said = await talk(flow_agent, "speaking", "March 12 1984",
+                      "Yes, I'll be there. Where do I park?")
+    assert "Parking is free behind the building." in said
+    assert flow_agent.state.outcome == "confirmed"
+
+
+def welcome_agent(table: dict[str, str]) -> FlowAgent:
+    """A welcome call whose tracker reads bare yes/no answers as the agents' tracker does."""
+    services = Services(PolarityAssist(TableTracker(table)))  # type: ignore[arg-type]
+    setup = ConversationSetup(
+        contact=SETUP.contact, now=SETUP.now,
+        context={"organization": "Northwind Bank", "product": "Everyday Checking account",
+                 "opened": "2026-11-10", "card_last4": "4217"})
+    return FlowAgent(setup, load_flows()["welcome_call"], common_lines(), services)
+
+
+async def test_answers_to_questions_not_asked_yet_are_kept_clause_by_clause():
+    flow_agent = welcome_agent({"speaking": "yes", "got the card": "yes"})
+    said = await talk(flow_agent, "speaking", "March 12 1984",
+                      "Yes I got the card, paperless please, and no text alerts")
+    assert flow_agent.state.slots == {"card_received": True, "paperless": True,
+                                      "sms_alerts": False}
+    assert "Would you like text alerts" not in said and "paperless statements?" not in said
+
+
+async def test_an_answer_to_a_later_question_leaves_the_open_one_open():
+    flow_agent = welcome_agent({"speaking": "yes", "got the card": "yes"})
+    said = await talk(flow_agent, "speaking", "March 12 1984", "I got the card", "no texts please")
+    assert flow_agent.state.slots == {"card_received": True, "sms_alerts": False}
+    assert said.splitlines()[-1] == "Would you like paperless statements?"
