@@ -11,13 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from app.config import Settings
+from app.errors import InputError
 from dialog.scenarios import Conversation, Scenario, failures, load_scenarios, play_text
 from voice.latency import summarize
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("eval", help="run conversation scenarios and score them")
-    parser.add_argument("file", type=Path, help="scenarios, one JSON object a line")
+    parser.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                        help="scenarios, one JSON object a line")
+    parser.add_argument("--only", type=lambda text: [i for i in text.split(",") if i],
+                        help="comma-separated scenario ids: play only these")
     parser.add_argument("--voice", action="store_true",
                         help="speak every caller line (espeak-ng, 8 kHz mu-law) into the "
                              "real voice session, so recognition errors count")
@@ -34,6 +38,7 @@ class ScenarioResult:
     problems: list[str]
     outcome: str | None
     agent_lines: list[str]
+    caller_heard: list[str]
     turn_ms: list[float]
 
 
@@ -57,7 +62,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from app.dialogue import load_dialogue
     from knowledge.store import KnowledgeBase
 
-    scenarios = load_scenarios(args.file)
+    scenarios = _selected(args)
     stack = load_dialogue(settings, tracker=args.tracker)
     scratch = KnowledgeBase(stack.knowledge._embedder)  # in memory, per run
     player = _voice_player(settings) if args.voice else None
@@ -68,12 +73,24 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                                    player))
         problems = failures(scenario, played)
         results.append(ScenarioResult(scenario.id, not problems, problems, played.outcome,
-                                      played.agent_lines,
+                                      played.agent_lines, played.caller_heard,
                                       [round(s * 1000, 1) for s in played.turn_seconds]))
         verdict = "PASS" if not problems else "FAIL"
         print(f"{verdict} {scenario.id}" + (f": {'; '.join(problems)}" if problems else ""),
               flush=True)
     return _report(results, args)
+
+
+def _selected(args: argparse.Namespace) -> list[Scenario]:
+    scenarios = [s for path in args.files for s in load_scenarios(path)]
+    if args.only:
+        missing = sorted(set(args.only) - {s.id for s in scenarios})
+        if missing:
+            raise InputError(f"no scenario with id {', '.join(missing)}")
+        scenarios = [s for s in scenarios if s.id in args.only]
+    if not scenarios:
+        raise InputError("no scenarios to play")
+    return scenarios
 
 
 async def _play(scenario: Scenario, services: Any, player: Any) -> Conversation:
@@ -109,7 +126,7 @@ def _report(results: list[ScenarioResult], args: argparse.Namespace) -> int:
           + (" (caller speech end to first agent audio)" if args.voice else ""))
     if args.json:
         args.json.write_text(json.dumps({
-            "file": str(args.file), "mode": "voice" if args.voice else "text",
+            "files": [str(path) for path in args.files], "mode": "voice" if args.voice else "text",
             "passed": passed, "failed": failed, "success_rate": passed / len(results),
             "turn_latency_ms": latency, "scenarios": [asdict(r) for r in results],
         }, indent=2) + "\n")

@@ -30,4 +30,5 @@ class VoicePlayer:
             turn_seconds=[lat for t in result.turns
                           if (lat := t.marks.response_latency) is not None],
             outcome=getattr(state, "outcome", None),
-            slots=dict(getattr(state, "slots", {})))
+            slots=dict(getattr(state, "slots", {})),
+            caller_heard=[t.caller for t in result.turns if t.caller is not None])

@@ -6,6 +6,7 @@ means. A concrete agent implements two methods, ``_opening`` and ``_respond``.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,13 +45,19 @@ class ConversationAgent(ABC):
         self.setup = setup
         self.ended = False
         self._silent_prompts = 0
+        self._turn_lock = asyncio.Lock()
 
     async def start(self) -> Reply:
         """The agent's first words."""
         return await self._opening()
 
     async def handle(self, event: CallerEvent) -> Reply:
-        """The reply to one caller event."""
+        """The reply to one caller event. Events are taken one at a time, in order: a
+        channel may ask again before the last reply is ready (the caller went on talking)."""
+        async with self._turn_lock:
+            return await self._handle(event)
+
+    async def _handle(self, event: CallerEvent) -> Reply:
         if self.ended:
             return Reply("", act="closed")
         if isinstance(event, SilenceTimeout):

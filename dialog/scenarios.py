@@ -84,6 +84,7 @@ class Conversation:
     turn_seconds: list[float] = field(default_factory=list)
     outcome: str | None = None
     slots: dict[str, Any] = field(default_factory=dict)
+    caller_heard: list[str] = field(default_factory=list)  # as the agent got it (voice: ASR)
 
 
 Speaker = Callable[[str], Awaitable[str]]  # caller line in, what the agent understood out
@@ -99,6 +100,7 @@ async def play_text(scenario: Scenario, agent: ConversationAgent) -> Conversatio
         if ended:
             break
         started = time.perf_counter()
+        played.caller_heard.append(line)
         reply = await agent.handle(CallerSaid(line))
         played.turn_seconds.append(time.perf_counter() - started)
         played.agent_lines.append(reply.text)

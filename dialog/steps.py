@@ -95,6 +95,8 @@ async def _verify(agent: FlowAgent, text: str) -> None:
         agent.say_line("verify")
     elif main.label in GLOBAL_LABELS and main.label != "other" and _understood(agent, main):
         agent.handle_global(main.label, text)
+    elif not lookahead.identity_residue(text, str(agent.setup.contact.get("name") or "")):
+        agent.say_line("verify")  # "speaking", said after a pause: not a wrong date
     else:
         _missed_verification(agent)
 

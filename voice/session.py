@@ -32,6 +32,7 @@ from voice.turns import turn_handling
 
 log = structlog.get_logger(__name__)
 
+REPLY_WAIT_S = 30.0  # the longest a scripted caller waits for a reply being worked out
 TECHNICAL_GOODBYE = ("I'm sorry, I'm having a technical problem. Please call us back later. "
                      "Goodbye.")
 
@@ -60,6 +61,7 @@ class VoiceSession:
         self._origin = clock_origin
         self._audio_out = audio_out
         self._awaiting_audio: Turn | None = None
+        self._pending_replies = 0
         self._closed = asyncio.Event()
         self._turn_added = asyncio.Event()
         self._ending = False
@@ -68,6 +70,7 @@ class VoiceSession:
         self._last_speech_end: float | None = None
         self._answered_speech_end: float | None = None
         self._last_final: float | None = None
+        self._final_speech_end: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: AgentSession = AgentSession(
             stt=WhisperSTT(models.recognizer, prompt=config.asr_prompt or None),
@@ -111,6 +114,8 @@ class VoiceSession:
             unanswered = self._last_speech_end != self._answered_speech_end
             busy = (self._caller_speaking or unanswered or self._awaiting_audio is not None
                     or self._audio_out.playing)
+            if self._pending_replies:  # the responder is thinking: wait for it
+                busy, max_wait_s = True, max(max_wait_s, REPLY_WAIT_S)
             if not busy or self.now() - self._last_activity >= max_wait_s:
                 return
             await asyncio.sleep(0.05)
@@ -144,11 +149,20 @@ class VoiceSession:
                    caller: str | None = None) -> Speech | None:
         """Ask the responder; its failures end the call politely instead of killing it."""
         turn = self._new_turn(kind, caller)
+        answering = asyncio.ensure_future(request)
+        self._pending_replies += 1
         try:
-            speech = await request
+            # Shielded: when livekit drops this reply (the caller went on talking), the
+            # dialogue still takes the turn whole, and the transcript keeps the reply.
+            speech = await asyncio.shield(answering)
+        except asyncio.CancelledError:
+            answering.add_done_callback(lambda done: self._unspoken(turn, done))
+            raise
         except Exception:
             log.exception("responder failed", event=kind)
             speech = Speech(TECHNICAL_GOODBYE, end_call=True)
+        finally:
+            self._pending_replies -= 1
         self._touch()
         if speech is not None:
             turn.agent = speech.text
@@ -156,13 +170,20 @@ class VoiceSession:
             self._awaiting_audio = turn if speech.text else None
         return speech
 
+    def _unspoken(self, turn: Turn, answering: asyncio.Future[Speech | None]) -> None:
+        """A reply that came after the caller had gone on: recorded, never spoken."""
+        speech = None if answering.cancelled() or answering.exception() else answering.result()
+        turn.agent = speech.text if speech is not None else None
+        turn.interrupted = True
+
     def _new_turn(self, kind: str, caller: str | None) -> Turn:
         turn = Turn(index=len(self.turns), caller_event=kind, caller=caller)
         if kind == "speech":
             # The turn livekit just committed ends with the latest speech it heard.
-            turn.marks.caller_speech_end = self._last_speech_end
+            speech_end = self._final_speech_end or self._last_speech_end
+            turn.marks.caller_speech_end = speech_end
             turn.marks.transcript_final = self._last_final
-            self._answered_speech_end = self._last_speech_end
+            self._answered_speech_end = speech_end
         self._add_turn(turn)
         return turn
 
@@ -254,6 +275,9 @@ class VoiceSession:
         self._touch()
         if event.is_final:
             self._last_final = event.created_at - self._origin
+            # The speech this transcript is of ended before it; a later segment may have
+            # ended since the turn was committed, and belongs to the next turn.
+            self._final_speech_end = self._last_speech_end
 
     async def _on_silence(self) -> None:
         silence = self._responder.went_silent(self.config.silence_timeout_s)

@@ -13,8 +13,8 @@ DETAILS = ("Patel", "Main Street", "November 24", "3:30", "HP-204981", "1,284", 
            "December 15", "4217", "Everyday Checking")
 
 
-def _eval(path: Path, out: Path, *extra: str) -> dict:
-    result = run_app("eval", str(path), "--json", str(out), *extra, timeout=1200)
+def _eval(paths: list[Path], out: Path, *extra: str) -> dict:
+    result = run_app("eval", *map(str, paths), "--json", str(out), *extra, timeout=1200)
     assert "Traceback" not in result.stderr, result.stderr
     lines = result.stdout.strip().splitlines()
     summary = json.loads(out.read_text())
@@ -24,9 +24,7 @@ def _eval(path: Path, out: Path, *extra: str) -> dict:
 
 def test_scenarios_pass_in_text_mode(tmp_path):
     assert len(SCENARIOS) == 3
-    combined = tmp_path / "all.jsonl"
-    combined.write_text("".join(p.read_text() for p in SCENARIOS))
-    summary = _eval(combined, tmp_path / "result.json")
+    summary = _eval(SCENARIOS, tmp_path / "result.json")
     assert summary["passed"] + summary["failed"] >= 60
     failing = [s["id"] + ": " + "; ".join(s["problems"]) for s in summary["scenarios"]
                if not s["passed"]]
@@ -43,7 +41,7 @@ def test_nothing_is_disclosed_before_verification(tmp_path):
         row["expect"] = {"outcome": row["expect"]["outcome"], "not_said": list(DETAILS)}
     path = tmp_path / "unsafe.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in unsafe))
-    summary = _eval(path, tmp_path / "unsafe.json")
+    summary = _eval([path], tmp_path / "unsafe.json")
     for scenario in summary["scenarios"]:
         said = " ".join(scenario["agent_lines"])
         assert not [d for d in DETAILS if d in said], (scenario["id"], said)
@@ -56,3 +54,15 @@ def test_malformed_scenario_file_is_one_line(tmp_path):
     result = run_app("eval", str(bad), timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {bad}:1: not valid JSON (Expecting ',' delimiter)"
+
+
+def test_voice_mode_answers_every_caller_turn(tmp_path):
+    """Each caller line goes through espeak-ng, 8 kHz mu-law and the real voice session;
+    the agent answers every turn it hears (none dropped while the tracker works)."""
+    picks = "appt-confirm-basic,appt-transfer,welcome-opt-out"
+    summary = _eval(SCENARIOS, tmp_path / "voice.json", "--voice", "--only", picks)
+    assert [s["id"] for s in summary["scenarios"]] == picks.split(",")
+    for scenario in summary["scenarios"]:
+        heard, lines = scenario["caller_heard"], scenario["agent_lines"]
+        assert heard and len(lines) >= len(heard), scenario  # the greeting, then a reply each
+    assert summary["passed"] >= 2, summary["scenarios"]

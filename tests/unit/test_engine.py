@@ -177,3 +177,10 @@ async def test_an_answer_to_a_later_question_leaves_the_open_one_open():
     said = await talk(flow_agent, "speaking", "March 12 1984", "I got the card", "no texts please")
     assert flow_agent.state.slots == {"card_received": True, "sms_alerts": False}
     assert said.splitlines()[-1] == "Would you like paperless statements?"
+
+
+async def test_a_late_identity_confirmation_is_not_a_wrong_birth_date():
+    flow_agent, _ = agent({"yes": "yes"})
+    said = await talk(flow_agent, "Yes", "Speaking.", "March 12 1984")
+    assert flow_agent.state.verify_misses == 0 and flow_agent.state.verified
+    assert "You have an appointment with Dr. Patel" in said
