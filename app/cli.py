@@ -7,24 +7,25 @@ import sys
 
 from pydantic import ValidationError
 
-from app import cmd_call, cmd_models, cmd_serve
+from app import cmd_call, cmd_models, cmd_router, cmd_serve
 from app.config import Settings
 from app.errors import InputError
 from app.logs import configure_logging
 from app.model_loading import ModelNotPreparedError
 from app.models import ModelPackageMissingError
 from dialog.registry import UnknownAgentError
+from dialog.router_data import RouterDataError
 from voice.errors import VoiceError
 
 EXPECTED_ERRORS = (InputError, VoiceError, ModelPackageMissingError, ModelNotPreparedError,
-                   UnknownAgentError, OSError)
+                   UnknownAgentError, RouterDataError, OSError)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app",
                                      description="Offline voice and chat agent.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in (cmd_serve, cmd_models, cmd_call):
+    for command in (cmd_serve, cmd_models, cmd_call, cmd_router):
         command.add_parser(commands)
     return parser
 

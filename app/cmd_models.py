@@ -6,8 +6,9 @@ import argparse
 
 from app.config import Settings
 from app.model_loading import check_all
-from app.models import ALL_MODELS
+from app.models import ALL_MODELS, EMBEDDINGS
 from app.slm_prepare import prepare_slm
+from dialog.router_encoders import prepared_base_encoder
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -23,6 +24,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for model in ALL_MODELS:
             print(f"{model.role:<12} {model.name:<36} {model.locate()}", flush=True)
         prepare_slm(settings.cache_dir)
+        encoder = prepared_base_encoder(EMBEDDINGS.locate(), settings.cache_dir)
+        print(f"{'router':<12} {'MiniLM for routing (CTranslate2)':<36} {encoder}", flush=True)
         return 0
     failures = 0
     for check in check_all(settings.cache_dir):
