@@ -7,7 +7,7 @@ import sys
 
 from pydantic import ValidationError
 
-from app import cmd_call, cmd_chat, cmd_eval, cmd_kb, cmd_models, cmd_serve, cmd_slm
+from app import cmd_call, cmd_chat, cmd_eval, cmd_kb, cmd_models, cmd_router, cmd_serve, cmd_slm
 from app.config import Settings
 from app.errors import InputError
 from app.logs import configure_logging
@@ -16,18 +16,21 @@ from app.models import ModelPackageMissingError
 from dialog.flow_spec import FlowError
 from dialog.registry import UnknownAgentError
 from dialog.render import MissingContextError
+from dialog.router_data import RouterDataError
 from dialog.scenarios import ScenarioError
 from voice.errors import VoiceError
 
 EXPECTED_ERRORS = (InputError, VoiceError, ModelPackageMissingError, ModelNotPreparedError,
-                   UnknownAgentError, FlowError, ScenarioError, MissingContextError, OSError)
+                   UnknownAgentError, FlowError, ScenarioError, MissingContextError,
+                   RouterDataError, OSError)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app",
                                      description="Offline voice and chat agent.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in (cmd_serve, cmd_models, cmd_call, cmd_chat, cmd_eval, cmd_kb, cmd_slm):
+    for command in (cmd_serve, cmd_models, cmd_call, cmd_chat, cmd_eval, cmd_kb, cmd_slm,
+                    cmd_router):
         command.add_parser(commands)
     return parser
 

@@ -7,8 +7,9 @@ import argparse
 from app.config import Settings
 from app.dialogue import load_tracker
 from app.model_loading import check_all
-from app.models import ALL_MODELS
+from app.models import ALL_MODELS, EMBEDDINGS
 from app.slm_prepare import prepare_slm, prepare_tracker
+from dialog.router_encoders import prepared_base_encoder
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -27,6 +28,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         prepare_tracker(settings.cache_dir)
         print("embedding the state tracker's examples (once)", flush=True)
         load_tracker(settings, "embedding")
+        encoder = prepared_base_encoder(EMBEDDINGS.locate(), settings.cache_dir)
+        print(f"{'router':<12} {'MiniLM for routing (CTranslate2)':<36} {encoder}", flush=True)
         return 0
     failures = 0
     for check in check_all(settings.cache_dir):
