@@ -28,8 +28,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=7, help="same data and seed, same router")
     train.add_argument("--shots", type=int, help="use at most this many examples a label")
     train.add_argument("--frozen", action="store_true",
-                       help="keep MiniLM as it is and train only the head (seconds, not "
-                            "minutes; a folder of kilobytes)")
+                       help="keep MiniLM as it is and train only the head (one encoding "
+                            "pass, several times faster; a folder of kilobytes)")
     train.add_argument("--epochs", type=int,
                        help="fine-tuning epochs (default 10, cut to 20,000 examples seen)")
     train.add_argument("--threads", type=int, default=os.cpu_count() or 1,

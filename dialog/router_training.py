@@ -16,7 +16,8 @@ epochs beat four at ten examples a label and two epochs beat one at full data.
 
 Each label's name, in words (``card_arrival`` -> ``card arrival``), is one more training
 example: with ten examples a label, its name is real information. ``--frozen`` skips
-fine-tuning (seconds instead of minutes, and a router folder of a few kilobytes). Everything
+fine-tuning (one encoding pass instead of epochs of training, and a router folder of a few
+kilobytes). Everything
 random is drawn from the seed, so the same data and seed give the same router.
 """
 

@@ -10,6 +10,7 @@ scored, so accuracy and latency are those of a router folder as it is deployed.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -29,7 +30,10 @@ from tests.benchmarks.router_proxy import FULL_PER_LABEL, TEST_PER_LABEL, proxy_
 
 SHOTS = 10
 SEED = 7
-THREADS = 2  # the machine's two cores, as a user's `router train` would use
+# Training threads: the machine's two cores, as `router train` uses them. On a machine that
+# is busy with other work, two threads are several times slower than one (each step waits
+# for the thread that shares its core); ROUTER_BENCH_THREADS=1 measures on one core then.
+THREADS = int(os.environ.get("ROUTER_BENCH_THREADS", "2"))
 
 
 def baseline(train_vectors: np.ndarray, train: Sequence[Example], test_vectors: np.ndarray,
@@ -75,6 +79,7 @@ def run(settings: Settings, report: Callable[[str], None]) -> dict[str, Any]:
     few_vectors = full_vectors[[index[id(e)] for e in few]]
     results: dict[str, Any] = {
         "data": "router proxy: 77 intents, held-out phrasings in the test split",
+        "training_threads": THREADS, "load_average_at_start": os.getloadavg(),
         "train_examples": len(full), "test_examples": len(test), "labels": 77,
         "baseline_frozen_minilm_logreg": {
             "full": baseline(full_vectors, full, test_vectors, test),
