@@ -169,10 +169,8 @@ class FlowAgent(ConversationAgent):
 
     def question_of(self, name: str) -> str:
         """The open question of a step, as the caller heard it (details filled in)."""
-        built_in = {"identify": "identify_question", "verify": "verify",
-                    "anything_else": "anything_else"}
-        if name in built_in:
-            template = self.lines.lines[built_in[name]]
+        if name in steps.BUILT_IN_QUESTION:
+            template = self.lines.lines[steps.BUILT_IN_QUESTION[name]]
         else:
             spec = self.flow.steps[name]
             template = spec.ask or spec.say or ""

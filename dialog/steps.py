@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from dialog.engine import FlowAgent
 
 GLOBAL_LABELS = ("stop", "person", "later", "question", "rude", "other")
-_BUILT_IN_QUESTION = {"identify": "identify_question", "verify": "verify",
+BUILT_IN_QUESTION = {"identify": "identify_question", "verify": "verify",
                       "anything_else": "anything_else"}
 _CALLBACK_WHEN = ("tomorrow morning", "tomorrow afternoon", "tomorrow evening", "tomorrow",
                   "next week", "this evening", "tonight", "later today", "in an hour",
@@ -258,8 +258,8 @@ def not_understood(agent: FlowAgent) -> None:
 
 def reprompt(agent: FlowAgent) -> None:
     step = agent.state.step
-    if step in _BUILT_IN_QUESTION:
-        agent.say_line(_BUILT_IN_QUESTION[step])
+    if step in BUILT_IN_QUESTION:
+        agent.say_line(BUILT_IN_QUESTION[step])
     elif step != "end":
         agent.say(agent.question_of(step))
 
