@@ -11,12 +11,11 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from app.config import Settings
+from app.dialogue import INFERENCE_THREADS, load_router
 from app.models import EMBEDDINGS
 from dialog.router import DEFAULT_ROUTER, Router
 from dialog.router_data import RouterDataError, read_labelled_csv, subsample, write_labelled_csv
 from dialog.router_eval import Evaluation
-
-INFERENCE_THREADS = 1  # one request at a time: a second thread costs more than it saves
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -65,10 +64,6 @@ def _model_option(parser: argparse.ArgumentParser) -> None:
                         help="route at or above this confidence (default: the router's)")
 
 
-def _load(folder: Path, settings: Settings) -> Router:
-    return Router.load(folder, EMBEDDINGS.locate(), settings.cache_dir, INFERENCE_THREADS)
-
-
 def run_train(args: argparse.Namespace, settings: Settings) -> int:
     from dialog.router_training import TrainingConfig, train_router
 
@@ -95,7 +90,7 @@ def run_train(args: argparse.Namespace, settings: Settings) -> int:
     if eval_examples is not None:
         from dialog.router_eval import evaluate
 
-        saved = _load(args.out, settings)  # evaluated as it will be used
+        saved = load_router(settings, args.out)  # evaluated as it will be used
         figures = evaluate(saved, eval_examples, latency_samples=100)
         saved.manifest.metrics |= {"eval_data": args.eval_data.name,
                                    "accuracy": round(figures.accuracy, 4),
@@ -109,7 +104,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     from dialog.router_eval import evaluate
 
     examples = read_labelled_csv(args.data, min_labels=1)
-    router = _load(args.model, settings)
+    router = load_router(settings, args.model)
     threshold = _probability(args.threshold) if args.threshold is not None else None
     started = time.monotonic()
     figures = evaluate(router, examples, threshold=threshold)
@@ -143,7 +138,7 @@ def _print_evaluation(figures: Evaluation, router: Router, threshold: float | No
 
 
 def run_predict(args: argparse.Namespace, settings: Settings) -> int:
-    router = _load(args.model, settings)
+    router = load_router(settings, args.model)
     threshold = _probability(args.threshold) if args.threshold is not None else None
     for text in args.texts:
         if not text.strip():

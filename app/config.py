@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from voice.config import VoiceConfig
@@ -29,3 +29,16 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     max_input_audio_s: float = Field(3600, gt=0, description="longest WAV `app call` accepts")
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
+    database_url: str | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_URL", "AVA_DATABASE_URL"),
+        description="PostgreSQL (postgresql://...) or SQLite; default: SQLite in data_dir")
+    api_keys: SecretStr | None = Field(
+        None, description="comma-separated admin API keys; default: one made in data_dir/api-key")
+    organizations_file: Path | None = Field(
+        None, description="YAML of organizations; default: the bundled sample organizations")
+    widget_messages_per_s: float = Field(5, gt=0, description="rate limit per chat connection")
+    widget_burst: int = Field(10, ge=1)
+    chat_idle_timeout_s: float = Field(1800, gt=0, description="a chat nobody writes in ends")
+    preload_speech_models: bool = Field(
+        True, description="load Whisper and Piper at start, so the first voice chat waits not")
+    chat_tracker: Literal["slm", "slm-only", "embedding"] = "slm"

@@ -8,15 +8,19 @@ from typing import Any
 
 from app.config import Settings
 from app.model_loading import load_embeddings
+from app.models import EMBEDDINGS
 from app.slm_prepare import prepare_tracker, tracker_cache_entry
+from dialog.batching import BatchingTracker
 from dialog.catalog import common_lines, install_agents, load_flows
 from dialog.engine import KnowledgeSource, Services
 from dialog.polarity import PolarityAssist
+from dialog.router import DEFAULT_ROUTER, Router
 from dialog.tracker import CombinedTracker, EmbeddingTracker, IntentTracker, SlmTracker
 from dialog.tracker_data import contexts
 from knowledge.store import KnowledgeBase
 
 TRACKERS = ("slm", "slm-only", "embedding")
+INFERENCE_THREADS = 1  # routing: one request at a time; a second thread costs more than it saves
 
 
 @dataclass
@@ -54,9 +58,17 @@ def load_tracker(settings: Settings, kind: str = "slm", embedder: Any = None) ->
 
 
 def load_dialogue(settings: Settings, *, tracker: str = "slm",
-                  knowledge: KnowledgeSource | None = None) -> DialogueStack:
-    """Load the tracker and knowledge base and register every domain agent."""
+                  knowledge: KnowledgeSource | None = None,
+                  batching: bool = False) -> DialogueStack:
+    """Load the tracker and knowledge base and register every domain agent. ``batching``:
+    concurrent conversations' tracking requests share batches (a server's choice)."""
     embedder = load_embeddings()
     store = KnowledgeBase(embedder, knowledge_dir(settings))
-    services = Services(load_tracker(settings, tracker, embedder), knowledge or store)
+    loaded = load_tracker(settings, tracker, embedder)
+    services = Services(BatchingTracker(loaded) if batching else loaded, knowledge or store)
     return DialogueStack(services, store, install_agents(services))
+
+
+def load_router(settings: Settings, folder: Path = DEFAULT_ROUTER) -> Router:
+    """A request router (the shipped router of the sample organizations by default)."""
+    return Router.load(folder, EMBEDDINGS.locate(), settings.cache_dir, INFERENCE_THREADS)

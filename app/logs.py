@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, Literal
+import traceback
+from typing import Any, Literal, TextIO
 
 import structlog
 
-from app.redaction import redact_value
+from app.redaction import redact_text, redact_value
 
 LogFormat = Literal["console", "json"]
 
@@ -22,10 +23,25 @@ def _redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
             for key, value in event_dict.items()}
 
 
+def _redacted_traceback(out: TextIO, exc_info: Any) -> None:
+    out.write("\n" + redact_text("".join(traceback.format_exception(*exc_info))))
+
+
+def _redact_exception(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """A traceback's text may quote what a caller said (an error message): masked too."""
+    if isinstance(event_dict.get("exception"), str):
+        event_dict["exception"] = redact_text(event_dict["exception"])
+    return event_dict
+
+
 def configure_logging(level: str = "info", fmt: LogFormat = "console") -> None:
     """Configure structlog and the standard library's logging to write to stderr."""
     renderer: Any = (structlog.processors.JSONRenderer() if fmt == "json"
-                     else structlog.dev.ConsoleRenderer(colors=False))
+                     else structlog.dev.ConsoleRenderer(colors=False,
+                                                        exception_formatter=_redacted_traceback))
+    # JSON lines carry the traceback as text; the console renderer prints it itself.
+    finishing: list[Any] = ([structlog.processors.format_exc_info, _redact_exception]
+                            if fmt == "json" else [])
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -41,7 +57,8 @@ def configure_logging(level: str = "info", fmt: LogFormat = "console") -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *finishing,
+                    renderer],
         foreign_pre_chain=shared,
     ))
     root = logging.getLogger()

@@ -6,6 +6,7 @@ One place answers "where is it and how is it loaded", for the server, the CLI co
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -112,3 +113,22 @@ def load_speech_models(config: VoiceConfig) -> SpeechModels:
     synthesizer.synthesize("Hello.")
     detector = load_end_of_turn() if config.use_turn_detector else None
     return SpeechModels(recognizer, synthesizer, load_vad(config), detector)
+
+
+class SpeechModelsOnce:
+    """The speech models for a server: loaded once, off the event loop, on first use (or
+    ahead of it with ``preload``), shared by every voice session."""
+
+    def __init__(self, config: VoiceConfig) -> None:
+        self._config = config
+        self._loading: asyncio.Task[SpeechModels] | None = None
+
+    def preload(self) -> None:
+        if self._loading is None:
+            self._loading = asyncio.create_task(
+                asyncio.to_thread(load_speech_models, self._config))
+
+    async def get(self) -> SpeechModels:
+        self.preload()
+        assert self._loading is not None
+        return await asyncio.shield(self._loading)

@@ -26,7 +26,7 @@ from dialog.state import (
     TRANSFERRED,
     DialogueState,
 )
-from dialog.tracker import IntentTracker, Prediction, TrackRequest
+from dialog.tracker import AsyncTracker, IntentTracker, Prediction, TrackRequest
 
 MAX_INPUT_CHARS = 1000
 
@@ -121,7 +121,10 @@ class FlowAgent(ConversationAgent):
         steps.reprompt(self)
 
     async def track(self, requests: list[TrackRequest]) -> list[Prediction]:
-        return await asyncio.to_thread(self.services.tracker.predict, requests)
+        tracker = self.services.tracker
+        if isinstance(tracker, AsyncTracker):  # batches with other conversations' requests
+            return await tracker.predict_async(requests)
+        return await asyncio.to_thread(tracker.predict, requests)
 
     # -- the conversation ------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -43,6 +43,12 @@ class Prediction:
 class IntentTracker(Protocol):
     def predict(self, requests: Sequence[TrackRequest]) -> list[Prediction]:
         """One prediction per request, in order. Blocking: call it off the event loop."""
+
+
+@runtime_checkable
+class AsyncTracker(Protocol):
+    async def predict_async(self, requests: Sequence[TrackRequest]) -> list[Prediction]:
+        """``predict`` awaited on the event loop, without holding a thread."""
 
 
 def _clip_words(text: str, limit: int, *, keep_end: bool) -> str:

@@ -30,6 +30,7 @@ class Hit:
     text: str
     source: str
     score: float
+    id: str = ""
 
 
 def collection_name(organization: str) -> str:
@@ -94,8 +95,17 @@ class KnowledgeBase:
 
     def passages(self, organization: str) -> list[Hit]:
         stored = self._collection(organization).get(include=["documents", "metadatas"])
-        return [Hit(text, (meta or {}).get("source", ""), 1.0)
-                for text, meta in zip(stored["documents"], stored["metadatas"], strict=True)]
+        return [Hit(text, (meta or {}).get("source", ""), 1.0, key)
+                for key, text, meta in zip(stored["ids"], stored["documents"],
+                                           stored["metadatas"], strict=True)]
+
+    def remove(self, organization: str, passage_id: str) -> bool:
+        """Delete one passage; False when the organization has no passage with that id."""
+        collection = self._collection(organization)
+        if not collection.get(ids=[passage_id])["ids"]:
+            return False
+        collection.delete(ids=[passage_id])
+        return True
 
     def delete(self, organization: str) -> None:
         self._client.delete_collection(collection_name(organization))

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from app.config import Settings
 from app.logs import configure_logging
-from tests.benchmarks import dialog_bench, router_bench, voice_bench
+from tests.benchmarks import chat_load_bench, dialog_bench, router_bench, voice_bench
 
-BENCHMARKS = {"voice": voice_bench.run, "dialog": dialog_bench.run, "router": router_bench.run}
+BENCHMARKS = {"voice": voice_bench.run, "dialog": dialog_bench.run, "router": router_bench.run,
+              "chat_load": chat_load_bench.run}
 
 
 def _progress(benchmark: str, line: str) -> None:
