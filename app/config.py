@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from voice.config import VoiceConfig
@@ -15,6 +15,20 @@ from voice.config import VoiceConfig
 
 def _xdg(variable: str, fallback: str) -> Path:
     return Path(os.environ.get(variable) or Path.home() / fallback) / "ava-agent"
+
+
+class TwilioConfig(BaseModel):
+    """Phone calls through a Twilio-compatible media stream (``/twilio/voice``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    auth_token: SecretStr | None = Field(
+        None, description="the account's auth token: every webhook's signature is checked "
+                          "with it (unset: every Twilio request is refused)")
+    public_url: str | None = Field(
+        None, description="the server's address as Twilio reaches it (https://...), when "
+                          "behind a proxy; signatures are computed over it")
+    transfer_number: str | None = Field(None, description="where 'a person' transfers go")
 
 
 class Settings(BaseSettings):
@@ -41,4 +55,5 @@ class Settings(BaseSettings):
     chat_idle_timeout_s: float = Field(1800, gt=0, description="a chat nobody writes in ends")
     preload_speech_models: bool = Field(
         True, description="load Whisper and Piper at start, so the first voice chat waits not")
+    twilio: TwilioConfig = Field(default_factory=TwilioConfig)
     chat_tracker: Literal["slm", "slm-only", "embedding"] = "slm"

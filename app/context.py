@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from aiohttp import web
@@ -32,6 +32,7 @@ class ServerContext:
     api_keys: frozenset[str]
     speech_models: SpeechModelsOnce
     started: float
+    twilio_calls: dict[str, str] = field(default_factory=dict)  # call sid -> conversation
 
 
 SETTINGS = web.AppKey("settings", Settings)

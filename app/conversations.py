@@ -28,7 +28,15 @@ from app.conversation_store import (
 from app.metrics import Metrics
 from app.redaction import redact_text
 from dialog.agent import ConversationAgent, ConversationSetup
-from dialog.events import CallerHungUp, CallerSaid, Reply
+from dialog.events import (
+    TRANSFER,
+    CallerEvent,
+    CallerHungUp,
+    CallerSaid,
+    KeypadDigits,
+    Reply,
+    SilenceTimeout,
+)
 from dialog.registry import AgentFactory
 
 log = structlog.get_logger(__name__)
@@ -74,10 +82,16 @@ class Exchange:
 
 
 def _state_of(agent: ConversationAgent) -> tuple[str | None, dict[str, Any]]:
+    """The outcome and slots to store; a transfer's summary (what a person taking the call
+    reads first) is kept with the slots, redacted like the transcript."""
     state = getattr(agent, "state", None)
     if state is None:
         return None, {}
-    return state.outcome, dict(state.slots)
+    slots = dict(state.slots)
+    for action in getattr(state, "actions", []):
+        if action.name == TRANSFER and action.args.get("summary"):
+            slots["transfer_summary"] = redact_text(str(action.args["summary"]))
+    return state.outcome, slots
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -88,6 +102,19 @@ def clean_text(text: str) -> str:
     database stores), trimmed."""
     text = text.encode("utf-8", "replace").decode("utf-8")
     return _CONTROL.sub(" ", text).strip()
+
+
+_ACTS: dict[type, str] = {KeypadDigits: "keypad", SilenceTimeout: "silence"}
+
+
+def transcript_text(event: CallerSaid | KeypadDigits | SilenceTimeout) -> str:
+    """How a caller event is kept in the transcript: words redacted; keys only counted
+    (they are often a date of birth or an account number); silence as such."""
+    if isinstance(event, CallerSaid):
+        return redact_text(event.text)
+    if isinstance(event, KeypadDigits):
+        return f"[keypad: {len(event.digits)} keys]"
+    return f"[silence: {event.seconds:g} s]"
 
 
 def reply_pieces(text: str) -> list[str]:
@@ -138,6 +165,13 @@ class ConversationService:
         if len(text) > MAX_MESSAGE_CHARS:
             raise ConversationError("too_long", f"messages are at most {MAX_MESSAGE_CHARS} "
                                                 "characters")
+        return await self.take(conversation_id, CallerSaid(text), client_message_id, listener)
+
+    async def take(self, conversation_id: str, event: CallerSaid | KeypadDigits | SilenceTimeout,
+                   client_message_id: str | None = None,
+                   listener: ExchangeListener | None = None) -> Exchange:
+        """Any caller event (words, keys, silence) taken once, and the agent's reply. The
+        transcript keeps what was said (redacted), never the keys pressed."""
         live = self._live.get(conversation_id)
         if live is None:
             if seen := await self._already_taken(conversation_id, client_message_id):
@@ -151,20 +185,20 @@ class ConversationService:
             live.last_active = time.monotonic()
             try:
                 caller = await self._store.append_turn(
-                    conversation_id, "caller", redact_text(text),
+                    conversation_id, "caller", transcript_text(event), act=_ACTS.get(type(event)),
                     client_message_id=client_message_id)
             except DuplicateClientMessageError as duplicate:  # taken by another process
                 return await self._stored_exchange(conversation_id, duplicate.turn)
             if listener is not None:
                 await listener.caller_stored(caller)
-            reply = await self._reply(live, text, caller.seq + 1, listener)
+            reply = await self._reply(live, event, caller.seq + 1, listener)
             return Exchange(caller, reply, live.agent.ended, _state_of(live.agent)[0])
 
-    async def _reply(self, live: LiveConversation, text: str, reply_seq: int,
+    async def _reply(self, live: LiveConversation, event: CallerEvent, reply_seq: int,
                      listener: ExchangeListener | None) -> TurnRecord:
         started = time.perf_counter()
         try:
-            reply: Reply = await live.agent.handle(CallerSaid(text))
+            reply: Reply = await live.agent.handle(event)
         except Exception:
             self._metrics.errors.labels(live.channel, "agent").inc()
             log.exception("agent failed", conversation=live.id, agent=live.agent_name)

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from app import api, pages
 from app.agent_catalog import AgentCatalog
-from app.channels import web_chat
+from app.channels import media_stream, web_chat
 from app.config import Settings
 from app.context import CONTEXT, SETTINGS, ServerContext, api_keys
 from app.conversation_store import ConversationStore
@@ -96,6 +96,7 @@ def build_app(settings: Settings, static: Path = pages.STATIC) -> web.Applicatio
     pages.add_routes(app)
     api.add_routes(app)
     web_chat.add_routes(app)
+    media_stream.add_routes(app)
     app.router.add_static("/static/", static)
     return app
 

@@ -132,8 +132,9 @@ class InboundAgent(ConversationAgent):
     def _to_person(self) -> Reply:
         self._own_state.outcome = TRANSFERRED
         summary = " | ".join(f"{who}: {said}" for who, said in self._own_state.transcript[-8:])
-        return Reply(TO_PERSON, act="transfer",
-                     actions=(Action(TRANSFER, {"summary": summary}), Action(END_CALL)))
+        transfer = Action(TRANSFER, {"summary": summary})
+        self._own_state.actions.append(transfer)
+        return Reply(TO_PERSON, act="transfer", actions=(transfer, Action(END_CALL)))
 
     def _topics(self) -> str:
         names = [TOPICS[label] for label in self._agents if label in TOPICS]

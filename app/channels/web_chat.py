@@ -21,7 +21,8 @@ import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from app.api import turn_json
-from app.channels.browser_voice import CALLER_RATE, BrowserVoice, ConversationResponder
+from app.channels.browser_voice import CALLER_RATE, BrowserVoice
+from app.channels.voice_bridge import ConversationResponder
 from app.context import ServerContext, context_of
 from app.conversation_store import TurnRecord
 from app.conversations import ConversationError, Exchange
@@ -112,6 +113,8 @@ class ChatConnection:
         self._audio_bucket = TokenBucket(MAX_AUDIO_BYTES_PER_S, MAX_AUDIO_BYTES_PER_S)
         self._strikes = 0
         self.voice: BrowserVoice | None = None
+        self._voice_starting: asyncio.Task[None] | None = None
+        self._voice_used = False  # audio may still trickle in after a voice session ended
 
     async def send(self, message: dict[str, Any]) -> None:
         if self.ws.closed:
@@ -160,8 +163,9 @@ class ChatConnection:
 
     async def _take_audio(self, data: bytes) -> None:
         if self.voice is None or self.voice.closed:
-            await self.ws.close(code=WSCloseCode.UNSUPPORTED_DATA,
-                                message=b"audio only after voice.start")
+            if not self._voice_used:
+                await self.ws.close(code=WSCloseCode.UNSUPPORTED_DATA,
+                                    message=b"audio only after voice.start")
         elif not self._audio_bucket.take(len(data)):
             await self.ws.close(code=WSCloseCode.POLICY_VIOLATION,
                                 message=b"audio faster than real time")
@@ -191,17 +195,41 @@ class ChatConnection:
 
     async def _voice(self, kind: str) -> None:
         if kind == "voice.stop":
-            if self.voice is not None:
-                await self.voice.stop()
-                self.voice = None
-        elif self.voice is None or self.voice.closed:
-            try:
-                self.voice = await start_voice(self)
-            except ConversationError as error:
-                await self.error(error.code, str(error))
-                return
-            await self.send({"type": "voice.ready", "sample_rate": CALLER_RATE,
-                             "agent_sample_rate": self.voice.agent_rate})
+            await self.stop_voice()
+            self.voice = None
+        elif self.voice is not None and not self.voice.closed:
+            await self._voice_ready(self.voice)
+        elif self._voice_starting is None or self._voice_starting.done():
+            # Started beside the reading loop: loading the speech models may take a while,
+            # and pings and typed messages must still be answered meanwhile.
+            self._voice_used = True
+            self._voice_starting = asyncio.create_task(self._start_voice())
+
+    async def _start_voice(self) -> None:
+        try:
+            self.voice = await start_voice(self)
+        except ConversationError as error:
+            await self.error(error.code, str(error))
+            return
+        except Exception:
+            self.ctx.metrics.errors.labels(CHANNEL, "voice").inc()
+            log.exception("voice could not start", conversation=self.conversation_id)
+            await self.error("voice_unavailable", "voice is not available right now")
+            return
+        await self._voice_ready(self.voice)
+
+    async def _voice_ready(self, voice: BrowserVoice) -> None:
+        await self.send({"type": "voice.ready", "sample_rate": CALLER_RATE,
+                         "agent_sample_rate": voice.agent_rate})
+
+    async def stop_voice(self) -> None:
+        """The page went away: its voice session (starting or running) ends."""
+        if self._voice_starting is not None:
+            self._voice_starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._voice_starting
+        if self.voice is not None:
+            await self.voice.stop()
 
     async def show(self, exchange: Exchange) -> None:
         """An exchange that happened outside a typed message (by voice) shown on the page."""
@@ -264,7 +292,7 @@ async def start_voice(connection: ChatConnection) -> BrowserVoice:
         raise ConversationError("ended", "the conversation has ended")
     models = await ctx.speech_models.get()
     responder = ConversationResponder(ctx.conversations, connection.conversation_id,
-                                      connection.show)
+                                      connection.show, answer_silence=False)
     voice = BrowserVoice(models, ctx.settings.voice, responder, connection.send_audio,
                          connection.send)
     await voice.start()
@@ -287,8 +315,7 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
         answerer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await answerer
-        if connection.voice is not None:
-            await connection.voice.stop()
+        await connection.stop_voice()
         gauge.dec()
     return ws
 

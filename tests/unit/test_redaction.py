@@ -43,3 +43,12 @@ def test_logs_are_redacted_but_timestamps_are_kept():
     assert lines[0]["text"] == "my card is [card]"
     assert "[date]" not in lines[0]["timestamp"]
     assert lines[1]["event"] == "dob [date] seen"
+
+
+def test_transcripts_keep_words_redacted_and_never_keys():
+    from app.conversations import transcript_text
+    from dialog.events import CallerSaid, KeypadDigits, SilenceTimeout
+
+    assert transcript_text(CallerSaid("born 3/12/1984")) == "born [date]"
+    assert transcript_text(KeypadDigits("03121984")) == "[keypad: 8 keys]"
+    assert transcript_text(SilenceTimeout(8.0)) == "[silence: 8 s]"
