@@ -57,7 +57,7 @@ async def demo_token(request: web.Request) -> web.Response:
     org = _organization(request)
     if org.demo is None:
         raise web.HTTPNotFound(text="this organization has no demo contact")
-    agent = request.query.get("agent") or org.default_agent
+    agent = request.query.get("agent") or INBOUND  # as a host site's page without data-agent
     if agent not in AgentCatalog.names(org):
         raise web.HTTPBadRequest(text="this organization does not use that agent")
     token, expires = context_of(request).signer.issue("widget", org.id, agent=agent)

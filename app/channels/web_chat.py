@@ -28,6 +28,7 @@ from app.conversation_store import TurnRecord
 from app.conversations import ConversationError, Exchange
 from app.organizations import Organization
 from app.tokens import Claims, TokenError, TokenKind
+from dialog.inbound import INBOUND
 
 log = structlog.get_logger(__name__)
 MAX_FRAME_BYTES = 64 * 1024
@@ -93,7 +94,7 @@ async def _conversation_for(claims: Claims, org: Organization, ctx: ServerContex
         return record.id
     if org.demo is None:
         raise web.HTTPUnauthorized(text="this organization's tokens must name a conversation")
-    record = await ctx.conversations.start(org.id, claims.agent or org.default_agent,
+    record = await ctx.conversations.start(org.id, claims.agent or INBOUND,
                                            org.demo_setup(), channel=CHANNEL)
     return record.id
 

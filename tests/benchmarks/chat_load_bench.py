@@ -153,7 +153,8 @@ class Crowd:
 
 
 async def _demo_token(session: aiohttp.ClientSession, server: RunningServer) -> str:
-    async with session.get(f"{server.url}/demo/{ORG}/token") as response:
+    url = f"{server.url}/demo/{ORG}/token?agent=appointment_confirmation"
+    async with session.get(url) as response:
         if response.status != 200:
             raise ChatFailure(f"token: HTTP {response.status}")
         return str((await response.json())["token"])

@@ -69,7 +69,8 @@ class Page:
 async def open_chat(session: aiohttp.ClientSession,
                     server: RunningServer) -> aiohttp.ClientWebSocketResponse:
     """A new demo chat's socket, as the widget opens it."""
-    async with session.get(f"{server.url}/demo/riverside-clinic/token") as response:
+    async with session.get(f"{server.url}/demo/riverside-clinic/token"
+                           "?agent=appointment_confirmation") as response:
         token = (await response.json())["token"]
     return await session.ws_connect(f"{server.url}/ws/chat?token={token}", origin=server.url)
 

@@ -26,7 +26,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 
 async def widget_token(session: aiohttp.ClientSession, server: RunningServer,
                        org: str = "riverside-clinic") -> str:
-    async with session.get(f"{server.url}/demo/{org}/token") as response:
+    url = f"{server.url}/demo/{org}/token?agent=appointment_confirmation"
+    async with session.get(url) as response:
         return str((await response.json())["token"])
 
 
@@ -181,3 +182,20 @@ async def _flood(session: aiohttp.ClientSession,
                     codes.append(data["code"])
             elif message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
                 return codes, ws.close_code
+
+
+async def test_the_inbound_demo_page_opens_a_routed_chat(server):
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{server.url}/demo/riverside-clinic?agent=inbound") as page:
+            html = await page.text()
+        assert 'data-agent="inbound"' in html
+        assert 'data-token-url="/demo/riverside-clinic/token?agent=inbound"' in html
+        async with session.get(f"{server.url}/demo/riverside-clinic/token?agent=inbound") as r:
+            token = (await r.json())["token"]
+        async with connect(session, server, f"token={token}") as ws:
+            ready = await ws.receive_json()
+            assert "How can I help you today?" in ready["turns"][0]["text"]
+            got = await reply_to(ws, "i1", "I'd like to confirm my appointment")
+            assert "May I speak with Maria Lopez" in got[-1]["turn"]["text"]
+        async with session.get(f"{server.url}/demo/riverside-clinic?agent=nobody") as page:
+            assert page.status == 404
