@@ -56,4 +56,6 @@ class Settings(BaseSettings):
     preload_speech_models: bool = Field(
         True, description="load Whisper and Piper at start, so the first voice chat waits not")
     twilio: TwilioConfig = Field(default_factory=TwilioConfig)
+    tracker_compute_type: Literal["int8", "float32"] = Field(
+        "int8", description="the state-tracking SLM's arithmetic: int8 is 3x faster")
     chat_tracker: Literal["slm", "slm-only", "embedding"] = "slm"

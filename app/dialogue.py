@@ -54,7 +54,7 @@ def load_tracker(settings: Settings, kind: str = "slm", embedder: Any = None) ->
     entry = tracker_cache_entry(settings.cache_dir)
     if not entry.ready:
         entry = prepare_tracker(settings.cache_dir)
-    return SlmTracker(entry.model_dir)
+    return SlmTracker(entry.model_dir, compute_type=settings.tracker_compute_type)
 
 
 def load_dialogue(settings: Settings, *, tracker: str = "slm",

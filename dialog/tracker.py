@@ -95,9 +95,10 @@ class SlmTracker:
     """The context-tracking SLM; shared by every conversation (thread-safe)."""
 
     def __init__(self, model_dir: Path, *, threads: int = 2,
-                 compute_type: str = "float32") -> None:
-        """``float32`` activations: int8 ones cost the tuned tracker 8 points of accuracy
-        (75% against 82% on generated turns), for a third less time."""
+                 compute_type: str = "int8") -> None:
+        """``int8``: three times faster than ``float32`` here (about 60 against 190 ms a
+        request), for the same accuracy within a turn on the hand-labelled turns (the SLM
+        alone 79.3% against 77.6%, the agents' tracker 94.0% against 94.8%)."""
         import ctranslate2
         from tokenizers import Tokenizer
 
