@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RESULTS ?= bench-results
-SYSTEM_TOOLS := espeak-ng sox strace unshare chromium
+SYSTEM_TOOLS := espeak-ng sox strace unshare chromium sipp
 
 .PHONY: run test bench lint models system-deps clean
 
@@ -26,7 +26,7 @@ system-deps:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages for:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox strace util-linux chromium >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox strace util-linux chromium sip-tester >/dev/null; \
 	fi
 
 run: models

@@ -7,7 +7,17 @@ import sys
 
 from pydantic import ValidationError
 
-from app import cmd_call, cmd_chat, cmd_eval, cmd_kb, cmd_models, cmd_router, cmd_serve, cmd_slm
+from app import (
+    cmd_call,
+    cmd_chat,
+    cmd_dial,
+    cmd_eval,
+    cmd_kb,
+    cmd_models,
+    cmd_router,
+    cmd_serve,
+    cmd_slm,
+)
 from app.config import Settings
 from app.errors import InputError
 from app.logs import configure_logging
@@ -29,8 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app",
                                      description="Offline voice and chat agent.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in (cmd_serve, cmd_models, cmd_call, cmd_chat, cmd_eval, cmd_kb, cmd_slm,
-                    cmd_router):
+    for command in (cmd_serve, cmd_models, cmd_call, cmd_dial, cmd_chat, cmd_eval, cmd_kb,
+                    cmd_slm, cmd_router):
         command.add_parser(commands)
     return parser
 

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.channels.sip_settings import SipSettings
 from voice.config import VoiceConfig
 
 
@@ -59,3 +60,4 @@ class Settings(BaseSettings):
     tracker_compute_type: Literal["int8", "float32"] = Field(
         "int8", description="the state-tracking SLM's arithmetic: int8 is 3x faster")
     chat_tracker: Literal["slm", "slm-only", "embedding"] = "slm"
+    sip: SipSettings = Field(default_factory=SipSettings)

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from app import api, pages
 from app.agent_catalog import AgentCatalog
-from app.channels import media_stream, web_chat
+from app.channels import media_stream, sip_server, web_chat
 from app.config import Settings
 from app.context import CONTEXT, SETTINGS, ServerContext, api_keys
 from app.conversation_store import ConversationStore
@@ -91,6 +91,7 @@ def build_app(settings: Settings, static: Path = pages.STATIC) -> web.Applicatio
     app = web.Application(client_max_size=1 << 20, middlewares=[api.error_middleware])
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_services)
+    app.cleanup_ctx.append(sip_server.sip_service)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     pages.add_routes(app)

@@ -1,0 +1,153 @@
+"""One phone call's audio and keys between its RTP session and a voice session, the same for
+calls the server answers and calls it places.
+
+Caller RTP is decoded, resampled from 8 to 16 kHz and fed to the voice session; keypad
+entries go to ``VoiceSession.send_keys``; the agent's speech is resampled to 8 kHz and
+queued on the media clock. The signalling side tells the call when the peer hangs up or
+re-negotiates, and sends BYE itself when ``run`` returns with the peer still there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import structlog
+from aiosipua import SdpMessage
+from livekit import rtc
+
+from app.channels import sip_sdp
+from app.channels.sip_media import RATE, MediaPath, RtpSession
+from app.channels.sip_rtp import RtpSocket
+from app.channels.sip_settings import SipSettings
+from voice.caller_input import CallerAudioInput
+from voice.codecs import Resampler
+from voice.config import VoiceConfig
+from voice.keypad import KeypadCollector
+from voice.playout import Clock, TimelineOutput
+from voice.responder import Responder
+from voice.session import SpeechModels, VoiceSession
+
+log = structlog.get_logger(__name__)
+CALLER_RATE = 16000
+DRAIN_S = 5.0  # the longest the agent's last words may take to go out before BYE
+
+
+class RtpOutput(TimelineOutput):
+    """The agent's speech into the call's RTP stream as it is produced; barge-in drops what
+    has not been sent yet."""
+
+    def __init__(self, clock: Clock, media: RtpSession) -> None:
+        super().__init__(clock, paced=True)
+        self._media = media
+        self._resampler: Resampler | None = None
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        await super().capture_frame(frame)
+        if self.segments and self.segments[-1].interrupted:
+            return
+        pcm = np.frombuffer(frame.data, dtype=np.int16)
+        if frame.num_channels > 1:
+            pcm = pcm.reshape(-1, frame.num_channels).mean(axis=1).astype(np.int16)
+        if self._resampler is None or self._resampler.input_rate != frame.sample_rate:
+            self._resampler = Resampler(frame.sample_rate, RATE)
+        self._media.play(self._resampler.push(pcm))
+
+    def flush(self) -> None:
+        super().flush()
+        if self._resampler is not None:
+            self._media.play(self._resampler.flush())
+            self._resampler = None
+
+    def clear_buffer(self) -> None:
+        super().clear_buffer()
+        self._media.clear()
+        self._resampler = None
+
+
+class PhoneCall:
+    """``run()`` holds the call until it ends; ``peer_hung_up``/``renegotiate`` come from the
+    signalling. ``sdp_session_id`` names our side of the offer/answer."""
+
+    def __init__(self, call_id: str, models: SpeechModels, voice: VoiceConfig,
+                 responder: Responder, socket: RtpSocket, path: MediaPath,
+                 settings: SipSettings, sdp_session_id: str) -> None:
+        self.call_id = call_id
+        self.origin = time.time()
+        self.peer_gone = False
+        self.sdp_session_id = sdp_session_id
+        self._sdp_version = 1
+        self._host = settings.media_host
+        self._input = CallerAudioInput(CALLER_RATE)
+        self._upsample = Resampler(RATE, CALLER_RATE)
+        self.media = RtpSession(socket, path, jitter_ms=settings.jitter_buffer_ms,
+                                on_audio=self._caller_audio, on_key=self._key_pressed)
+        output = RtpOutput(lambda: time.time() - self.origin, self.media)
+        self.session = VoiceSession(models, responder, voice, self._input, output, self.origin)
+        self._keys = KeypadCollector(self.session.send_keys, settings.dtmf_inter_digit_s)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def run(self) -> str:
+        """Hold the call; returns who ended it (``agent``, ``caller``, ``time_limit``)."""
+        self.media.start()
+        try:
+            await self.session.start()
+            await self.session.wait_closed()
+        except Exception:
+            log.exception("call failed", call=self.call_id)
+            with contextlib.suppress(Exception):
+                await self.session.hang_up()
+        finally:
+            await self._keys.close()
+            if not self.peer_gone:
+                await self.media.drain(DRAIN_S)
+            await self.media.close()
+            for task in list(self._tasks):
+                task.cancel()
+        ended_by = self.session.ended_by or "caller"
+        log.info("call ended", call=self.call_id, by=ended_by, turns=len(self.session.turns),
+                 rtp=self.media.summary())
+        return ended_by
+
+    def peer_hung_up(self) -> None:
+        """The peer sent BYE (or vanished): the session ends without speaking."""
+        if self.peer_gone:
+            return
+        self.peer_gone = True
+        self._spawn(self.session.hang_up())
+
+    def end(self, reason: str) -> None:
+        """End the call from our side without more words (the server stopping); ``run``
+        returns and the signalling sends BYE."""
+        self.session.ended_by = self.session.ended_by or reason
+        self._spawn(self.session.hang_up())
+
+    def renegotiate(self, offer: SdpMessage,
+                    allowed: Callable[[MediaPath], bool] | None = None) -> SdpMessage:
+        """Our answer to a re-INVITE's offer (a new address, codec, or hold); the media
+        follows it at once. Raises ``MediaNegotiationError`` when nothing fits, or when
+        ``allowed`` refuses the new path."""
+        answer, path = sip_sdp.answer(offer, self._host, self.media.socket.port,
+                                      self.sdp_session_id, self._sdp_version + 1)
+        if allowed is not None and not allowed(path):
+            raise sip_sdp.MediaNegotiationError("media address not allowed")
+        self._sdp_version += 1
+        self.media.update(path)
+        log.info("call media changed", call=self.call_id, held=not path.send,
+                 payload_type=path.payload_type)
+        return answer
+
+    def _caller_audio(self, pcm: np.ndarray) -> None:
+        self._input.push(self._upsample.push(pcm))
+
+    def _key_pressed(self, key: str) -> None:
+        self._keys.press(key)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,253 @@
+"""What the SIP server and the dialer share on top of aiosipua: transports, BYE sent with
+retransmission until answered, responses to in-dialog requests that keep the dialog, and
+the library's own logging kept quiet (its lines carry caller URIs: phone numbers)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from aiosipua import (
+    Dialog,
+    DialogState,
+    SipMessage,
+    SipRequest,
+    SipResponse,
+    SipUAC,
+    parse_uri,
+    prettify_header_name,
+    stringify_uri,
+)
+from aiosipua.transport import SipTransport, TcpSipTransport, UdpSipTransport, _UdpProtocol
+from aiosipua.utils import format_addr
+
+from app.channels.sip_settings import Transport
+
+USER_AGENT = "Ava"
+_T1, _T2, _TIMEOUT = 0.5, 4.0, 32.0  # RFC 3261 timers E and F
+
+
+def quiet_library_logs() -> None:
+    """aiosipua logs each call's URIs at INFO and each bad datagram with a traceback; the
+    channel logs what matters itself, without personal data."""
+    logging.getLogger("aiosipua").setLevel(logging.CRITICAL)
+
+
+def _version_refused(transport: SipTransport, data: bytes, addr: tuple[str, int]) -> bool:
+    """A request of a SIP version other than 2.0 gets 505 (RFC 3261 section 8.2.2.1, RFC
+    4475 "badvers"); aiosipua reads past the version. True when ``data`` was such a one."""
+    start = data.lstrip(b"\r\n").split(b"\n", 1)[0].rstrip(b"\r")
+    if start.startswith(b"SIP/") or start.endswith(b" SIP/2.0"):
+        return False
+    try:
+        request = SipMessage.parse(data)
+    except Exception:  # aiosipua raises more than ValueError on garbage
+        return True
+    if isinstance(request, SipRequest):
+        _refuse(transport, request, addr, 505, "Version Not Supported")
+    return True
+
+
+def _refuse(transport: SipTransport, request: SipRequest, addr: tuple[str, int], status: int,
+            reason: str) -> None:
+    """An error response to a request aiosipua would wrongly accept."""
+    if not request.headers.get("via"):
+        return  # nowhere to answer
+    response = SipResponse(status_code=status, reason_phrase=reason)
+    for name in ("via", "from", "to", "call-id", "cseq"):
+        for value in request.headers.get(name):
+            response.headers.append(prettify_header_name(name), value)
+    with contextlib.suppress(Exception):
+        transport.send(response, addr)
+
+
+class _DatagramProtocol(_UdpProtocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # aiosipua asserts a base class that Python 3.11's selector transport lacks.
+        self._owner._udp_transport = transport  # type: ignore[assignment]
+
+
+class UdpTransport(UdpSipTransport):
+    """aiosipua's UDP transport; port 0 becomes the port the system gave; SIP versions
+    other than 2.0 are refused."""
+
+    def _dispatch(self, data: bytes, addr: tuple[str, int]) -> None:
+        if not _version_refused(self, data, addr):
+            super()._dispatch(data, addr)
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _DatagramProtocol(self), local_addr=self.local_addr)
+        self._udp_transport = transport
+        host, port = transport.get_extra_info("sockname")[:2]
+        self.local_addr = (str(host), int(port))
+
+
+class TcpTransport(TcpSipTransport):
+    """aiosipua's TCP transport; SIP versions other than 2.0 are refused."""
+
+    def _dispatch(self, data: bytes, addr: tuple[str, int]) -> None:
+        if not _version_refused(self, data, addr):
+            super()._dispatch(data, addr)
+
+
+def make_transport(kind: Transport, host: str, port: int) -> SipTransport:
+    if kind == "tcp":
+        return TcpTransport(local_addr=(host, port))
+    return UdpTransport(local_addr=(host, port))
+
+
+def transport_name(transport: SipTransport) -> str:
+    return "TCP" if transport.reliable else "UDP"
+
+
+def request_user(uri: str) -> str | None:
+    """The user part of a request URI (``riverside-clinic`` in
+    ``sip:riverside-clinic@host``), unescaped; ``None`` when there is none."""
+    try:
+        user = parse_uri(uri).user
+    except ValueError:
+        return None
+    return unquote(user) if user else None
+
+
+def respond(transport: SipTransport, dialog: Dialog, request: SipRequest, status: int,
+            reason: str = "") -> None:
+    """A response to an in-dialog request that leaves the dialog as it is (aiosipua's
+    ``reject`` ends it: right for an INVITE, wrong for a re-INVITE)."""
+    transport.send_reply(dialog.create_response(request, status, reason))
+
+
+@dataclass
+class _Pending:
+    request: SipRequest
+    address: tuple[str, int]
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class ByeSender:
+    """Sends BYE in a dialog and, over UDP, sends it again (timer E) until a response comes
+    (``response_received``) or timer F runs out."""
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[str, int], _Pending] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def send(self, transport: SipTransport, dialog: Dialog, address: tuple[str, int],
+             local: tuple[str, int]) -> None:
+        if dialog.state != DialogState.CONFIRMED:
+            return
+        bye = dialog.create_request("BYE", via_host=local[0], via_port=local[1],
+                                    via_transport=transport_name(transport))
+        bye.headers.set_single("Contact", f"<sip:{format_addr(*local)}>")
+        bye.headers.set_single("User-Agent", USER_AGENT)
+        dialog.terminate()
+        try:
+            transport.send(bye, address)
+        except (RuntimeError, OSError):  # a TCP peer that already closed its connection
+            return
+        if transport.reliable:
+            return
+        key = (dialog.call_id, dialog.local_cseq)
+        self._pending[key] = _Pending(bye, address)
+        task = asyncio.create_task(self._resend(transport, key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def response_received(self, response: SipResponse) -> bool:
+        """Whether ``response`` answers a BYE we sent (then it needs nothing more)."""
+        cseq = response.cseq
+        if cseq is None or cseq.method.upper() != "BYE":
+            return False
+        pending = self._pending.pop((response.call_id or "", cseq.seq), None)
+        if pending is not None:
+            pending.answered.set()
+        return True
+
+    async def _resend(self, transport: SipTransport, key: tuple[str, int]) -> None:
+        pending = self._pending[key]
+        interval, waited = _T1, 0.0
+        try:
+            while waited < _TIMEOUT:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(interval):
+                        await pending.answered.wait()
+                        return
+                waited += interval
+                interval = min(interval * 2, _T2)
+                with contextlib.suppress(RuntimeError, OSError):
+                    transport.send(pending.request, pending.address)
+        finally:
+            self._pending.pop(key, None)
+
+    async def wait_all(self, timeout_s: float) -> None:
+        """Until every BYE sent is answered or given up on, at most ``timeout_s``."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout_s)
+        for task in list(self._tasks):
+            task.cancel()
+
+
+def _ack_failure(transport: SipTransport, response: SipResponse,
+                 address: tuple[str, int]) -> None:
+    """ACK a final error response to an INVITE (RFC 3261 section 17.1.1.3), which aiosipua
+    does not do: without it the peer sends the response again and again."""
+    to = response.to_addr
+    if to is None or to.uri is None:
+        return
+    ack = SipRequest(method="ACK", uri=stringify_uri(to.uri))
+    for name in ("via", "from", "to", "call-id"):
+        value = response.headers.get_first(name)
+        if value:
+            ack.headers.set_single(prettify_header_name(name), value)
+    cseq = response.cseq
+    ack.headers.set_single("CSeq", f"{cseq.seq if cseq else 1} ACK")
+    ack.headers.set_single("Max-Forwards", "70")
+    with contextlib.suppress(RuntimeError, OSError):
+        transport.send(ack, address)
+
+
+def watch_messages(transport: SipTransport, byes: ByeSender,
+                   uac: SipUAC | None = None) -> None:
+    """What aiosipua gets wrong, put right in front of it (call after it has started):
+
+    - a request whose CSeq names another method gets 400 (RFC 4475 "mismatch01");
+    - a response to a BYE we sent stops that BYE's retransmission;
+    - an error response to an INVITE ``uac`` sent is ACKed; one for an INVITE sent again
+      since (challenged, then sent with credentials) or already failed is dropped, as
+      aiosipua would take it for the call's end; one to nothing we sent is ignored.
+
+    Every other message goes on to the user agent as before."""
+    deliver = transport.on_message
+    failed: deque[str] = deque(maxlen=256)  # calls whose INVITE got its final error
+
+    def on_message(message: SipRequest | SipResponse, address: tuple[str, int]) -> None:
+        if isinstance(message, SipRequest):
+            cseq = message.cseq
+            if cseq is not None and cseq.method.upper() != message.method.upper():
+                _refuse(transport, message, address, 400, "CSeq Method Mismatch")
+                return
+        elif isinstance(message, SipResponse):
+            if byes.response_received(message):
+                return
+            cseq = message.cseq
+            if cseq is not None and cseq.method.upper() == "INVITE" \
+                    and message.status_code >= 300:
+                call_id = message.call_id or ""
+                call = uac.get_call(call_id) if uac is not None else None
+                if call is None and call_id not in failed:
+                    return  # not an INVITE of ours: no ACK for strangers
+                _ack_failure(transport, message, address)
+                current = call.invite.cseq if call is not None else None
+                if current is None or cseq.seq < current.seq:
+                    return  # a retransmission, for a call already failed or sent again
+                failed.append(call_id)
+        if deliver is not None:
+            deliver(message, address)
+
+    transport.on_message = on_message
