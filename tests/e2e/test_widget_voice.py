@@ -170,7 +170,7 @@ def test_a_caller_talks_to_the_agent_through_the_microphone(
             "echoCancellation": True, "noiseSuppression": True, "channelCount": 1}
 
         # The agent says its open question aloud first: audio, not a new turn.
-        page.wait_for_function("window.__avaProbe.played() > 1", timeout=60_000)
+        page.wait_for_function("window.__avaProbe.played() > 1", timeout=SPEECH_TIMEOUT_MS)
         assert {s["rate"] for s in probe(page, "schedule()")} == {AGENT_RATE}
 
         messages = page.locator(f"{HOST} [data-testid=ava-message]")
@@ -178,11 +178,12 @@ def test_a_caller_talks_to_the_agent_through_the_microphone(
         expect(caller.and_(page.locator("[data-role=caller]"))).to_have_count(
             1, timeout=SPEECH_TIMEOUT_MS)
         question = messages.filter(has_text="date of birth")
-        expect(question).to_have_count(1, timeout=60_000)
+        expect(question).to_have_count(1, timeout=SPEECH_TIMEOUT_MS)
         expect(question).to_have_attribute("data-role", "agent")
         heard = probe(page, "played()")
         # ... and speaks that question too
-        page.wait_for_function(f"window.__avaProbe.played() > {heard} + 1", timeout=60_000)
+        page.wait_for_function(f"window.__avaProbe.played() > {heard} + 1",
+                               timeout=SPEECH_TIMEOUT_MS)
 
         sent = probe(page, "sent")
         assert sent.index("voice.start") < next(
