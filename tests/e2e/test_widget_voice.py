@@ -175,11 +175,13 @@ def test_a_caller_talks_to_the_agent_through_the_microphone(
 
         messages = page.locator(f"{HOST} [data-testid=ava-message]")
         caller = messages.filter(has_text=re.compile("maria", re.IGNORECASE))
-        expect(caller.and_(page.locator("[data-role=caller]"))).to_have_count(
-            1, timeout=SPEECH_TIMEOUT_MS)
+        # At least once: chromium loops the file, and a slow machine may hear it again (or
+        # split "Yes, ... Maria" in two), each time getting the question again.
+        expect(caller.and_(page.locator("[data-role=caller]")).first).to_be_visible(
+            timeout=SPEECH_TIMEOUT_MS)
         question = messages.filter(has_text="date of birth")
-        expect(question).to_have_count(1, timeout=SPEECH_TIMEOUT_MS)
-        expect(question).to_have_attribute("data-role", "agent")
+        expect(question.first).to_be_visible(timeout=SPEECH_TIMEOUT_MS)
+        expect(question.first).to_have_attribute("data-role", "agent")
         heard = probe(page, "played()")
         # ... and speaks that question too
         page.wait_for_function(f"window.__avaProbe.played() > {heard} + 1",
