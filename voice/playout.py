@@ -85,6 +85,12 @@ class TimelineOutput(io.AudioOutput):
             pcm = pcm.reshape(-1, frame.num_channels).mean(axis=1).astype(np.int16)
         segment.chunks.append(pcm)
         segment.pushed_s += len(pcm) / frame.sample_rate
+        self._kept(pcm, frame.sample_rate)
+
+    def _kept(self, pcm: np.ndarray, sample_rate: int) -> None:
+        """Agent audio (mono int16) just laid on the timeline: a transport that carries it
+        to the caller as it is produced overrides this. Not called for the tail of a reply
+        the caller has interrupted."""
 
     def _open_segment(self, sample_rate: int) -> Segment:
         now = self._clock()

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import structlog
 from aiosipua import SdpMessage
-from livekit import rtc
 
 from app.channels import sip_sdp
 from app.channels.sip_media import RATE, MediaPath, RtpSession
@@ -46,15 +45,9 @@ class RtpOutput(TimelineOutput):
         self._media = media
         self._resampler: Resampler | None = None
 
-    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
-        await super().capture_frame(frame)
-        if self.segments and self.segments[-1].interrupted:
-            return
-        pcm = np.frombuffer(frame.data, dtype=np.int16)
-        if frame.num_channels > 1:
-            pcm = pcm.reshape(-1, frame.num_channels).mean(axis=1).astype(np.int16)
-        if self._resampler is None or self._resampler.input_rate != frame.sample_rate:
-            self._resampler = Resampler(frame.sample_rate, RATE)
+    def _kept(self, pcm: np.ndarray, sample_rate: int) -> None:
+        if self._resampler is None or self._resampler.input_rate != sample_rate:
+            self._resampler = Resampler(sample_rate, RATE)
         self._media.play(self._resampler.push(pcm))
 
     def flush(self) -> None:

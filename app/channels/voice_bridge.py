@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import numpy as np
-from livekit import rtc
 
 from app.conversations import ConversationService, Exchange
 from dialog.events import CallerSaid, KeypadDigits, SilenceTimeout
@@ -39,14 +38,8 @@ class StreamedOutput(TimelineOutput):
         self._sink = sink
         self._sender = asyncio.create_task(self._send_all())
 
-    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
-        await super().capture_frame(frame)
-        if self.segments and self.segments[-1].interrupted:
-            return
-        pcm = np.frombuffer(frame.data, dtype=np.int16)
-        if frame.num_channels > 1:
-            pcm = pcm.reshape(-1, frame.num_channels).mean(axis=1).astype(np.int16)
-        self._outbox.put_nowait(resample(pcm, frame.sample_rate, self.rate))
+    def _kept(self, pcm: np.ndarray, sample_rate: int) -> None:
+        self._outbox.put_nowait(resample(pcm, sample_rate, self.rate))
 
     def clear_buffer(self) -> None:
         super().clear_buffer()
