@@ -1,8 +1,8 @@
 """The admin API (``/api/v1``, described by ``/openapi.json``): organizations, agents,
 conversations with their transcripts, widget tokens and knowledge passages.
 
-Every ``/api/`` request needs ``Authorization: Bearer <API key>``. Errors are JSON
-``{"error": {"code", "message"}}``, turned from typed errors in one middleware.
+Every ``/api/`` request needs ``Authorization: Bearer <API key>`` (``key_middleware``).
+Errors are JSON ``{"error": {"code", "message"}}``, turned from typed errors in one middleware.
 """
 
 from __future__ import annotations
@@ -76,6 +76,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("request failed", path=request.path)
         return error_response("internal", "internal error")
+
+
+@web.middleware
+async def key_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every ``/api/`` route needs the key, checked here once for all of them (a path that
+    names no route still gets its 404)."""
+    if request.path.startswith("/api/") and request.match_info.http_exception is None:
+        _require_key(request)
+    return await handler(request)
 
 
 def _require_key(request: web.Request) -> None:
@@ -179,13 +188,11 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def list_organizations(request: web.Request) -> web.Response:
-    _require_key(request)
     orgs = context_of(request).organizations.values()
     return web.json_response({"organizations": [org.public() for org in orgs]})
 
 
 async def list_agents(request: web.Request) -> web.Response:
-    _require_key(request)
     orgs = context_of(request).organizations.values()
     agents = [{"name": name, "description": flow.description, "outcomes": flow.outcomes,
                "requires": flow.requires,
@@ -199,7 +206,6 @@ async def list_agents(request: web.Request) -> web.Response:
 
 
 async def create_conversation(request: web.Request) -> web.Response:
-    _require_key(request)
     body: NewConversation = await _body(request, NewConversation)
     org = _organization(request, body.organization)
     agent = _agent_for(org, body.agent)
@@ -214,7 +220,6 @@ async def create_conversation(request: web.Request) -> web.Response:
 
 
 async def list_conversations(request: web.Request) -> web.Response:
-    _require_key(request)
     limit_text = request.query.get("limit", "50")
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= 500:
         raise ConversationError("bad_request", "limit must be a whole number from 1 to 500")
@@ -226,13 +231,11 @@ async def list_conversations(request: web.Request) -> web.Response:
 
 
 async def get_conversation(request: web.Request) -> web.Response:
-    _require_key(request)
     record = await context_of(request).conversations.record(request.match_info["id"])
     return web.json_response(conversation_json(record))
 
 
 async def send_message(request: web.Request) -> web.Response:
-    _require_key(request)
     body: NewMessage = await _body(request, NewMessage)
     exchange = await context_of(request).conversations.say(
         request.match_info["id"], body.text, body.client_message_id)
@@ -243,7 +246,6 @@ async def send_message(request: web.Request) -> web.Response:
 
 
 async def create_widget_token(request: web.Request) -> web.Response:
-    _require_key(request)
     body: NewWidgetToken = await _body(request, NewWidgetToken)
     org = _organization(request, body.organization)
     agent = _agent_for(org, body.agent or INBOUND)  # no known purpose: the router first
@@ -261,7 +263,6 @@ async def create_widget_token(request: web.Request) -> web.Response:
 
 
 async def list_passages(request: web.Request) -> web.Response:
-    _require_key(request)
     org = _organization(request, request.match_info["org"])
     hits = await asyncio.to_thread(context_of(request).knowledge.passages, org.name)
     return web.json_response({"passages": [{"id": h.id, "text": h.text, "source": h.source}
@@ -269,7 +270,6 @@ async def list_passages(request: web.Request) -> web.Response:
 
 
 async def add_passages(request: web.Request) -> web.Response:
-    _require_key(request)
     org = _organization(request, request.match_info["org"])
     body: NewPassages = await _body(request, NewPassages)
     passages = [Passage(p.text.strip(), p.source) for p in body.passages if p.text.strip()]
@@ -280,7 +280,6 @@ async def add_passages(request: web.Request) -> web.Response:
 
 
 async def delete_passage(request: web.Request) -> web.Response:
-    _require_key(request)
     org = _organization(request, request.match_info["org"])
     removed = await asyncio.to_thread(context_of(request).knowledge.remove, org.name,
                                       request.match_info["passage_id"])

@@ -88,7 +88,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def build_app(settings: Settings, static: Path = pages.STATIC) -> web.Application:
-    app = web.Application(client_max_size=1 << 20, middlewares=[api.error_middleware])
+    app = web.Application(client_max_size=1 << 20,
+                          middlewares=[api.error_middleware, api.key_middleware])
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_services)
     app.cleanup_ctx.append(sip_server.sip_service)

@@ -16,14 +16,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
-import structlog
 
 from app.channels.voice_bridge import ConversationResponder, StreamedOutput
 from voice.caller_input import CallerAudioInput
 from voice.config import VoiceConfig
 from voice.session import SpeechModels, VoiceSession
 
-log = structlog.get_logger(__name__)
 CALLER_RATE = 16000
 SendJson = Callable[[dict[str, Any]], Awaitable[None]]
 SendAudio = Callable[[bytes], Awaitable[None]]
