@@ -10,7 +10,8 @@ The column type and value checks at the end keep both engines behaving alike.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,28 @@ async def _create_tables(conn: AsyncConnection) -> None:
                            {"key": _SCHEMA_LOCK_KEY})
     await conn.run_sync(metadata.create_all)
     await conn.commit()
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that writes: committed on success, rolled back on error.
+
+    On SQLite it starts with ``BEGIN IMMEDIATE``, taking the write lock before the first
+    read, so a read-then-write (claim a contact, count calls in flight) cannot interleave
+    with another process's; SQLite has no row locks, so the whole database is the lock.
+    On PostgreSQL it is an ordinary transaction; callers lock rows with FOR UPDATE.
+    """
+    async with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            await conn.begin()
+        try:
+            yield conn
+        except BaseException:
+            await conn.rollback()
+            raise
+        await conn.commit()
 
 
 # --- Values that behave the same on both engines ---------------------------------------------
