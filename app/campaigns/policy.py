@@ -70,12 +70,19 @@ class CallingWindow(BaseModel):
         start, sep, end = hours.partition("-")
         if not sep:
             raise ValueError(f"window hours '{hours}': expected HH:MM-HH:MM")
-        return cls(start=time.fromisoformat(start.strip()), end=time.fromisoformat(end.strip()),
-                   days=frozenset(_parse_days(days)))
+        return cls(start=_clock(start), end=_clock(end), days=frozenset(_parse_days(days)))
 
     def describe(self) -> str:
         days = ",".join(WEEKDAYS[d] for d in sorted(self.days))
         return f"{self.start:%H:%M}-{self.end:%H:%M} {days}"
+
+
+def _clock(text: str) -> time:
+    """``9:30`` or ``09:30`` as a time of day."""
+    hours, sep, minutes = text.strip().partition(":")
+    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError(f"'{text.strip()}' is not a time of day like 08:00")
+    return time(int(hours), int(minutes))  # raises ValueError for 25:00
 
 
 def _parse_days(text: str) -> set[int]:
