@@ -6,7 +6,8 @@ campaign also bounded by its own limit. While calls last their leases are renewe
 ``recover_every_s`` the dialer closes the attempts of dialers that died.
 
 Stopping (``stop()``, SIGINT/SIGTERM in the CLI) stops new claims and waits for the calls
-under way; an attempt the dialer never got to dial is given back, never counted.
+under way; an attempt the dialer never got to dial is given back, never counted. Each dialer
+also delivers the campaigns' outcome webhooks (``WebhookSender``), so they go out while it runs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from app.campaigns.carrier import Carrier
 from app.campaigns.claims import CallReport, Claim, Claims
 from app.campaigns.policy import CallResult
 from app.campaigns.store import Campaign, CampaignStore
+from app.campaigns.webhooks import WebhookSender
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +71,8 @@ class CampaignDialer:
     async def run(self) -> None:
         log.info("dialer started", dialer=self.id, max_calls=self._config.max_calls)
         renewer = asyncio.create_task(self._renew_leases())
+        webhooks = WebhookSender(self._store.engine)
+        sending = asyncio.create_task(webhooks.run())
         try:
             while not self._stopping.is_set():
                 campaigns = await self._campaigns()
@@ -80,10 +84,14 @@ class CampaignDialer:
                 await self._wait()
             if self._calls:
                 await asyncio.wait(self._calls)
+            webhooks.stop()
+            await webhooks.deliver_due()  # the last outcomes' events, before we go
         finally:
+            webhooks.stop()
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
+            await sending
         log.info("dialer stopped", dialer=self.id)
 
     async def _campaigns(self) -> list[Campaign]:

@@ -26,6 +26,7 @@ webhook_events = Table(
     Column("failed_at", UTCDateTime),  # gave up after the last retry
     Column("last_error", Text),
     Index(None, "delivered_at", "failed_at", "next_try_at"),
+    Index(None, "campaign_id", "id"),  # a campaign's older events go first
 )
 
 
