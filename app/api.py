@@ -22,6 +22,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app.agent_catalog import AgentCatalog
+from app.campaigns.store import CampaignNotFoundError, CampaignStateError
 from app.context import context_of
 from app.conversation_store import ConversationRecord, TurnRecord
 from app.conversations import MAX_MESSAGE_CHARS, ConversationError
@@ -38,7 +39,7 @@ log = structlog.get_logger(__name__)
 OPENAPI = Path(__file__).parent / "static" / "openapi.yaml"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATUS = {"not_found": 404, "bad_request": 400, "too_long": 413, "ended": 409,
-          "unauthorized": 401, "invalid": 422, "internal": 500}
+          "conflict": 409, "unauthorized": 401, "invalid": 422, "internal": 500}
 
 
 def error_response(code: str, message: str, status: int | None = None) -> web.Response:
@@ -63,6 +64,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response("invalid", _validation_message(error))
     except (MissingContextError, UnknownAgentError) as error:
         return error_response("invalid", str(error))
+    except CampaignNotFoundError as error:
+        return error_response("not_found", str(error))
+    except CampaignStateError as error:
+        return error_response("conflict", str(error))
     except web.HTTPException as error:
         if not request.path.startswith("/api/") or error.status < 400:
             raise

@@ -9,6 +9,7 @@ import structlog
 from aiohttp import web
 
 from app.agent_catalog import AgentCatalog
+from app.campaigns.store import CampaignStore
 from app.config import Settings
 from app.conversations import ConversationService
 from app.metrics import Metrics
@@ -26,6 +27,7 @@ class ServerContext:
     organizations: dict[str, Organization]
     agents: AgentCatalog
     conversations: ConversationService
+    campaigns: CampaignStore
     knowledge: KnowledgeBase
     signer: TokenSigner
     metrics: Metrics

@@ -16,8 +16,9 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
-from app import api, pages
+from app import api, campaign_api, campaign_pages, pages
 from app.agent_catalog import AgentCatalog
+from app.campaigns.store import CampaignStore
 from app.channels import media_stream, sip_server, web_chat
 from app.config import Settings
 from app.context import CONTEXT, SETTINGS, ServerContext, api_keys
@@ -51,6 +52,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         organizations=organizations,
         agents=catalog,
         conversations=ConversationService(store, metrics, catalog.factory),
+        campaigns=CampaignStore(engine),
         knowledge=dialogue.knowledge,
         signer=TokenSigner(load_or_create_key(settings.data_dir / "token-key")),
         metrics=metrics,
@@ -97,6 +99,8 @@ def build_app(settings: Settings, static: Path = pages.STATIC) -> web.Applicatio
     app.router.add_get("/metrics", metrics)
     pages.add_routes(app)
     api.add_routes(app)
+    campaign_api.add_routes(app)
+    campaign_pages.add_routes(app)
     web_chat.add_routes(app)
     media_stream.add_routes(app)
     app.router.add_static("/static/", static)
