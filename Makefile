@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RESULTS ?= bench-results
-SYSTEM_TOOLS := espeak-ng sox strace unshare chromium sipp
+SYSTEM_TOOLS := espeak-ng sox strace unshare chromium sipp kamailio
 
 .PHONY: run test bench lint models system-deps clean
 
@@ -23,10 +23,10 @@ models: $(STAMP)
 	$(PY) -m app models prepare
 
 system-deps:
-	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	@missing=""; PATH="$$PATH:/usr/sbin"; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages for:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox strace util-linux chromium sip-tester >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox strace util-linux chromium sip-tester kamailio >/dev/null; \
 	fi
 
 run: models
