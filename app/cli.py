@@ -9,8 +9,10 @@ from pydantic import ValidationError
 
 from app import (
     cmd_call,
+    cmd_campaign,
     cmd_chat,
     cmd_dial,
+    cmd_dnc,
     cmd_eval,
     cmd_kb,
     cmd_models,
@@ -18,6 +20,7 @@ from app import (
     cmd_serve,
     cmd_slm,
 )
+from app.campaigns.store import CampaignNotFoundError, CampaignStateError
 from app.config import Settings
 from app.errors import InputError
 from app.logs import configure_logging
@@ -32,7 +35,7 @@ from voice.errors import VoiceError
 
 EXPECTED_ERRORS = (InputError, VoiceError, ModelPackageMissingError, ModelNotPreparedError,
                    UnknownAgentError, FlowError, ScenarioError, MissingContextError,
-                   RouterDataError, OSError)
+                   RouterDataError, CampaignNotFoundError, CampaignStateError, OSError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Offline voice and chat agent.")
     commands = parser.add_subparsers(dest="command", required=True)
     for command in (cmd_serve, cmd_models, cmd_call, cmd_dial, cmd_chat, cmd_eval, cmd_kb,
-                    cmd_slm, cmd_router):
+                    cmd_slm, cmd_router, cmd_campaign, cmd_dnc):
         command.add_parser(commands)
     return parser
 

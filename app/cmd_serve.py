@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from app.config import Settings
-from app.server import serve
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -16,6 +15,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from app.server import serve  # the server's imports are heavy: only when serving
+
     overrides = {key: value for key, value in (("host", args.host), ("port", args.port))
                  if value is not None}
     serve(settings.model_copy(update=overrides) if overrides else settings)
