@@ -223,6 +223,15 @@ class ConversationService:
                 await live.agent.handle(CallerHungUp())
             await self._save_state(live, ended=True)
 
+    async def add_slots(self, conversation_id: str, slots: dict[str, Any]) -> None:
+        """Slots learned once the agent has finished (how a phone transfer went), added to
+        the stored ones; the outcome and status stay. For ended conversations: a live
+        one's next turn would store its agent's slots over these."""
+        record = await self.record(conversation_id)
+        await self._store.update_state(conversation_id, outcome=record.outcome,
+                                       slots={**record.slots, **slots},
+                                       ended=record.status == "ended")
+
     async def _save_state(self, live: LiveConversation, ended: bool = False) -> None:
         outcome, slots = _state_of(live.agent)
         finished = ended or live.agent.ended

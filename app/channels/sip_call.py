@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -76,19 +76,25 @@ class PhoneCall:
         self._sdp_version = 1
         self._host = settings.media_host
         self._input = CallerAudioInput(CALLER_RATE)
-        self._upsample = Resampler(RATE, CALLER_RATE)
+        self._upsample = Resampler(RATE, CALLER_RATE, low_latency=True)
         self.media = RtpSession(socket, path, jitter_ms=settings.jitter_buffer_ms,
                                 on_audio=self._caller_audio, on_key=self._key_pressed)
         output = RtpOutput(lambda: time.time() - self.origin, self.media)
         self.session = VoiceSession(models, responder, voice, self._input, output, self.origin)
         self._keys = KeypadCollector(self.session.send_keys, settings.dtmf_inter_digit_s)
         self._tasks: set[asyncio.Task[Any]] = set()
+        # While set, the caller's audio (8 kHz) goes here instead of to the voice session.
+        self.listener: Callable[[np.ndarray], None] | None = None
 
-    async def run(self) -> str:
-        """Hold the call; returns who ended it (``agent``, ``caller``, ``time_limit``)."""
+    async def run(self, before_start: Callable[[], Awaitable[None]] | None = None) -> str:
+        """Hold the call; returns who ended it (``agent``, ``caller``, ``time_limit``).
+        ``before_start`` is awaited with the media flowing, before the session starts."""
         self.media.start()
         try:
-            await self.session.start()
+            if before_start is not None:
+                await before_start()
+            if not self.peer_gone:
+                await self.session.start()
             await self.session.wait_closed()
         except Exception:
             log.exception("call failed", call=self.call_id)
@@ -135,6 +141,9 @@ class PhoneCall:
         return answer
 
     def _caller_audio(self, pcm: np.ndarray) -> None:
+        if self.listener is not None:
+            self.listener(pcm)
+            return
         self._input.push(self._upsample.push(pcm))
 
     def _key_pressed(self, key: str) -> None:

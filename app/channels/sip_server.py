@@ -3,11 +3,15 @@ as a stored conversation on channel ``sip``.
 
 Which conversation: the request URI's user part names the organization
 (``sip:riverside-clinic@127.0.0.1:5070``); its default agent talks to its demo contact.
-Who may call: peers on the ``allowed_peers`` list (others get 403). A call is answered with
+Who may call: peers on the ``allowed_peers`` list (others get 403), within the flood limits
+of ``sip_flood`` (requests outside a call per address; calls at once per address and in all,
+503 past them). A call is answered with
 180 Ringing while the speech models load, then 200 OK with our SDP answer (PCMU or PCMA,
 telephone-events); the agent speaks first. BYE from the peer ends the voice session; the
 agent ending the call (or the time limit) makes the server send BYE. re-INVITEs and UPDATEs
-(a new address, codec, or hold) are answered and the media follows them.
+(a new address, codec, or hold) are answered and the media follows them. When the agent
+hands the call to a person and ``transfer_to`` is set, the call is transferred with REFER
+(``sip_transfer``) before the server leaves it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -23,6 +28,13 @@ from aiohttp import web
 from aiosipua import IncomingCall, SdpMessage, SipRequest, SipUAS, parse_sdp
 
 from app.channels.sip_call import PhoneCall
+from app.channels.sip_flood import (
+    FloodGate,
+    SourceBuckets,
+    forget_later,
+    over_call_limits,
+    refuse_full,
+)
 from app.channels.sip_media import MediaPath
 from app.channels.sip_rtp import RtpPorts, RtpPortsExhaustedError, RtpSocket
 from app.channels.sip_sdp import MediaNegotiationError, answer
@@ -36,11 +48,13 @@ from app.channels.sip_signalling import (
     respond,
     watch_messages,
 )
+from app.channels.sip_transfer import Transfers, summary_header, watch_transfers
 from app.channels.voice_bridge import ConversationResponder
 from app.context import CONTEXT
 from app.conversations import ConversationService, Exchange
 from app.model_loading import SpeechModelsOnce
 from app.organizations import Organization
+from dialog.state import TRANSFERRED
 from voice.config import VoiceConfig
 
 log = structlog.get_logger(__name__)
@@ -80,6 +94,8 @@ class SipServer:
         self._speech_models = speech_models
         self._ports = RtpPorts(settings.host, settings.rtp_port_min, settings.rtp_port_max)
         self._byes = ByeSender()
+        self._transfers = Transfers(settings.transfer_timeout_s)
+        self._buckets = SourceBuckets(settings.flood_requests_per_s, settings.flood_burst)
         self._agents: list[SipUAS] = []
         self._calls: dict[str, _Call] = {}
 
@@ -96,14 +112,18 @@ class SipServer:
             uas.on_bye = lambda call, _request: self._peer_left(call.call_id)
             uas.on_cancel = lambda request, _addr: self._peer_left(request.call_id or "")
             uas.on_ack_timeout = lambda call: self._peer_left(call.call_id)
+            uas.on_transfer_progress = self._transfers.progress
             await uas.start()
             watch_messages(transport, self._byes)
+            watch_transfers(transport, self._transfers)
+            FloodGate(self._buckets, uas.get_call).install(transport)
             self._agents.append(uas)
         log.info("sip listening", host=settings.host, port=settings.port,
                  transports=list(settings.transports))
 
     async def stop(self) -> None:
         """End every call (BYE to each peer), then close the transports."""
+        self._transfers.abandon_all()
         for call in list(self._calls.values()):
             if call.phone is not None:
                 call.phone.end("shutdown")
@@ -125,10 +145,14 @@ class SipServer:
         if not self._settings.allows(sip.source_addr[0]):
             log.warning("sip call refused", reason="peer not allowed", peer=sip.source_addr[0])
             sip.reject(403, "Forbidden")
+            forget_later(uas, sip)
             return
-        if len(self._calls) >= self._settings.max_calls:
-            log.warning("sip call refused", reason="too many calls", calls=len(self._calls))
-            sip.reject(486, "Busy Here")
+        sources = Counter(held.sip.source_addr[0] for held in self._calls.values())
+        if (full := over_call_limits(self._settings, sources, sip.source_addr[0])) is not None:
+            log.warning("sip call refused", reason=full, calls=len(self._calls),
+                        peer=sip.source_addr[0])
+            refuse_full(sip)
+            forget_later(uas, sip)
             return
         call = _Call(sip, uas)
         self._calls[sip.call_id] = call
@@ -140,9 +164,7 @@ class SipServer:
         try:
             phone = await self._answer_call(call)
             await phone.run()
-            if not phone.peer_gone:
-                self._byes.send(call.uas.transport, sip.dialog, sip.source_addr,
-                                (self._settings.media_host, self._settings.port))
+            await self._leave(call, phone)
         except CallRefusedError as refused:
             log.warning("sip call refused", call=sip.call_id, status=refused.status,
                         reason=str(refused))
@@ -155,6 +177,19 @@ class SipServer:
             if call.conversation is not None:
                 await self._conversations.hang_up(call.conversation)
             self._calls.pop(sip.call_id, None)
+            forget_later(call.uas, sip)
+
+    async def _leave(self, call: _Call, phone: PhoneCall) -> None:
+        """Our end of a call the peer may still be in: the transfer the agent asked for,
+        then BYE (also when the transfer went wrong)."""
+        try:
+            if not phone.peer_gone:
+                await self._transfer_if_asked(call)
+        except Exception:
+            log.exception("sip transfer failed", call=call.sip.call_id)
+        if not phone.peer_gone:
+            self._byes.send(call.uas.transport, call.sip.dialog, call.sip.source_addr,
+                            self._local)
 
     async def _answer_call(self, call: _Call) -> PhoneCall:
         """180 while the speech models load, the conversation started, then 200 with our
@@ -182,6 +217,26 @@ class SipServer:
         log.info("sip call answered", call=sip.call_id, organization=org.id,
                  conversation=record.id, payload_type=path.payload_type)
         return phone
+
+    @property
+    def _local(self) -> tuple[str, int]:
+        """Our address for Via and Contact of requests we send in a call."""
+        return self._settings.media_host, self._settings.port
+
+    async def _transfer_if_asked(self, call: _Call) -> None:
+        """The agent handed the call to a person: REFER it to ``transfer_to`` (when set) and
+        record how that went; the outcome stays ``transferred`` whatever happens."""
+        destination = self._settings.transfer_to
+        if destination is None or call.conversation is None:
+            return
+        record = await self._conversations.record(call.conversation)
+        if record.outcome != TRANSFERRED:
+            return
+        summary = summary_header(str(record.slots.get("transfer_summary", "")))
+        report = await self._transfers.transfer(call.uas.transport, call.sip.dialog,
+                                                call.sip.source_addr, self._local,
+                                                destination, summary)
+        await self._conversations.add_slots(call.conversation, report.slots())
 
     def _organization(self, uri: str) -> Organization:
         org = self._organizations.get(request_user(uri) or "")
@@ -242,6 +297,7 @@ class SipServer:
         call = self._calls.get(call_id)
         if call is None:
             return
+        self._transfers.peer_left(call_id)
         if call.phone is not None:
             call.phone.peer_hung_up()
         elif call.task is not None:

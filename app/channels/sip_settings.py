@@ -67,12 +67,35 @@ class SipSettings(BaseModel):
         description="addresses (or networks) whose INVITEs are answered; others get 403")
     rtp_port_min: int = Field(20000, ge=1024, le=65534)
     rtp_port_max: int = Field(20999, ge=1025, le=65535)
-    max_calls: int = Field(20, ge=1, le=1000, description="calls at once; more get 486")
+    max_calls: int = Field(20, ge=1, le=1000, description="calls at once; more get 503")
     jitter_buffer_ms: int = Field(60, ge=20, le=500, description="caller audio held back")
     dtmf_inter_digit_s: float = Field(
         2.0, gt=0, le=30, description="keys pressed within this of each other are one entry")
     ring_timeout_s: float = Field(45, gt=0, le=300, description="outbound: wait for an answer")
+    campaign_gateway: str | None = Field(
+        None, description="host:port campaign calls are dialled at (sip:<phone>@gateway); "
+                          "default: the trunk's proxy, else its registrar")
+    callback_number: str | None = Field(
+        None, max_length=32, description="the number a voicemail left by a campaign call "
+                                         "asks to call back (a contact's "
+                                         "context.callback_number comes first)")
     trunk: SipTrunk = Field(default_factory=SipTrunk)
+    # Transfers to a person, and flood limits (sip_transfer.py, sip_flood.py).
+    transfer_to: str | None = Field(
+        None, pattern=r"^sips?:[^\s<>]+$",
+        description="where a call the agent hands to a person is sent with REFER "
+                    "(sip:desk@pbx.example.com); unset: the agent says so and hangs up")
+    transfer_timeout_s: float = Field(
+        30, gt=0, le=300, description="wait for a REFER to be answered and the transfer "
+                                      "to connect before hanging up")
+    flood_requests_per_s: float = Field(
+        20, gt=0, le=100000, description="requests outside a call per second from one "
+                                         "address; more are dropped unanswered")
+    flood_burst: int = Field(40, ge=1, le=100000,
+                             description="requests outside a call one address may send at once")
+    max_calls_per_source: int = Field(
+        10, ge=1, le=1000, description="calls at once from one address; more get 503 (raise "
+                                       "it when a proxy or trunk sends every call)")
 
     @field_validator("transports", mode="before")
     @classmethod

@@ -67,6 +67,16 @@ def test_streaming_resampler_in_chunks_equals_one_shot():
     assert np.abs(chunked.astype(int) - whole.astype(int)).max() <= 3  # float rounding only
 
 
+def test_a_low_latency_resampler_returns_every_packet_at_once():
+    """A live stream read every 20 ms cannot wait for soxr's blocks of about 100 ms."""
+    tone = (np.sin(np.arange(8000) * 2 * np.pi * 440 / 8000) * 10000).astype(np.int16)
+    blocky, live = Resampler(8000, 16000), Resampler(8000, 16000, low_latency=True)
+    assert [len(blocky.push(tone[i:i + 160])) for i in range(0, 800, 160)] == [0] * 5
+    chunks = [live.push(tone[i:i + 160]) for i in range(0, 8000, 160)]
+    assert all(len(chunk) >= 300 for chunk in chunks)  # every 20 ms in, about 20 ms out
+    assert abs(_dominant_hz(np.concatenate(chunks), 16000) - 440) < 5
+
+
 def test_to_mono_averages_channels():
     stereo = np.array([[1000, 3000], [-2000, -4000]], dtype=np.int16)
     assert to_mono(stereo).tolist() == [2000, -3000]
