@@ -15,7 +15,7 @@ class DialogueResponder:
 
     async def greeting(self) -> Speech | None:
         reply = await self.agent.start()
-        return Speech(reply.text, end_call=reply.ends_call)
+        return Speech(reply.text, end_call=reply.ends_call, listen_for=reply.listen_for)
 
     async def heard(self, text: str) -> Speech:
         return await self._answer(CallerSaid(text))
@@ -31,4 +31,4 @@ class DialogueResponder:
 
     async def _answer(self, event: CallerEvent) -> Speech:
         reply = await self.agent.handle(event)
-        return Speech(reply.text, end_call=reply.ends_call)
+        return Speech(reply.text, end_call=reply.ends_call, listen_for=reply.listen_for)

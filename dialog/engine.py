@@ -154,7 +154,8 @@ class FlowAgent(ConversationAgent):
         self.state.record("agent", text)
         reply = Reply(text, act=act, actions=tuple(self._acted),
                       state_changes={"step": self.state.step, "outcome": self.state.outcome,
-                                     "slots": dict(self.state.slots)})
+                                     "slots": dict(self.state.slots)},
+                      listen_for=self.lines.lines.get(f"listen_{self.state.step}"))
         self._said, self._acted = [], []
         return reply
 

@@ -61,6 +61,9 @@ class Reply:
     act: str = "inform"
     actions: tuple[Action, ...] = ()
     state_changes: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # What the caller's answer will likely hold, in words ("a date of birth, such as ..."):
+    # a speech channel gives it to its recognizer as context. None: nothing in particular.
+    listen_for: str | None = None
 
     @property
     def ends_call(self) -> bool:

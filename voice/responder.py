@@ -12,10 +12,13 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Speech:
-    """What the agent says next; ``end_call``: hang up once it has been heard."""
+    """What the agent says next; ``end_call``: hang up once it has been heard.
+    ``listen_for``: what the caller's answer will likely hold, in words, given to the
+    recognizer as context for the next turns (None: the configured prompt)."""
 
     text: str
     end_call: bool = False
+    listen_for: str | None = None
 
 
 class Responder(Protocol):

@@ -72,8 +72,9 @@ class VoiceSession:
         self._last_final: float | None = None
         self._final_speech_end: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stt = WhisperSTT(models.recognizer, prompt=config.asr_prompt or None)
         self._session: AgentSession = AgentSession(
-            stt=WhisperSTT(models.recognizer, prompt=config.asr_prompt or None),
+            stt=self._stt,
             vad=models.vad, llm=ResponderLLM(), tts=PiperTTS(models.synthesizer),
             turn_handling=turn_handling(config, models.turn_detector),
             aec_warmup_duration=None,  # default ignores barge-in for the first 3 s
@@ -159,7 +160,7 @@ class VoiceSession:
             answering.add_done_callback(lambda done: self._unspoken(turn, done))
             raise
         except Exception:
-            log.exception("responder failed", event=kind)
+            log.exception("responder failed", caller_event=kind)
             speech = Speech(TECHNICAL_GOODBYE, end_call=True)
         finally:
             self._pending_replies -= 1
@@ -216,6 +217,8 @@ class VoiceSession:
         return speech.text
 
     def _speak(self, speech: Speech) -> None:
+        # What the caller is asked decides what the recognizer listens for next.
+        self._stt.prompt = speech.listen_for or self.config.asr_prompt or None
         if not speech.text:
             if speech.end_call:
                 self._spawn(self._end_call("agent"))

@@ -85,7 +85,7 @@ class ConversationResponder:
         exchange = await self._conversations.take(self._id, event)
         await self._show(exchange)
         reply = exchange.reply.text if exchange.reply is not None else ""
-        return Speech(reply, end_call=exchange.ended)
+        return Speech(reply, end_call=exchange.ended, listen_for=exchange.listen_for)
 
     async def keyed(self, digits: str) -> Speech:
         return await self._answer(KeypadDigits(digits))

@@ -77,6 +77,15 @@ async def test_birth_date_keyed_on_the_keypad_verifies():
     assert flow_agent.state.verified and "Dr. Patel" in reply.text
 
 
+async def test_the_birth_date_question_tells_the_recognizer_what_to_listen_for():
+    flow_agent, _ = agent({"speaking": "yes"})
+    assert (await flow_agent.start()).listen_for is None
+    asked = await flow_agent.handle(CallerSaid("speaking"))
+    assert "date of birth" in asked.text and "date of birth" in (asked.listen_for or "")
+    verified = await flow_agent.handle(CallerSaid("March 12, 1984"))
+    assert verified.listen_for is None
+
+
 async def test_intent_said_before_verification_is_handled_right_after():
     flow_agent, tracker = agent({"speaking": "yes", "move": "move"})
     said = await talk(flow_agent, "speaking",
