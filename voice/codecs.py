@@ -129,7 +129,7 @@ class Resampler:
     each chunk's samples at once, for a live stream read every 20 ms, such as a caller's
     audio going into a voice session (which fills the gaps between blocks with silence and
     so would hear every other word): a windowed-sinc FIR for whole-number ratios (8 to
-    16 kHz: 2 ms of delay), soxr's interpolating quality for others.
+    16 kHz: 3 ms of delay), soxr's interpolating quality for others.
     """
 
     def __init__(self, input_rate: int, output_rate: int, *, low_latency: bool = False) -> None:
@@ -168,13 +168,13 @@ class _FirUpsampler:
     windowed-sinc low-pass at the input's Nyquist frequency; the filter's memory carries
     over from one chunk to the next, so there are no clicks at packet boundaries."""
 
-    TAPS_PER_PHASE = 16
+    TAPS_PER_PHASE = 48
 
     def __init__(self, factor: int) -> None:
         self._factor = factor
         taps = self.TAPS_PER_PHASE * factor + 1
         n = np.arange(taps) - (taps - 1) / 2
-        cutoff = 0.9 / factor  # of the output's Nyquist frequency: a little below the input's
+        cutoff = 0.95 / factor  # of the output's Nyquist frequency: just below the input's
         self._kernel = (cutoff * np.sinc(cutoff * n) * np.kaiser(taps, 8.0) * factor)
         self._memory = np.zeros(taps - 1)
 

@@ -33,6 +33,7 @@ from voice.turns import turn_handling
 log = structlog.get_logger(__name__)
 
 REPLY_WAIT_S = 30.0  # the longest a scripted caller waits for a reply being worked out
+GOODBYE_WAIT_S = 10.0  # for the speech of a goodbye returned as a turn's reply to begin
 TECHNICAL_GOODBYE = ("I'm sorry, I'm having a technical problem. Please call us back later. "
                      "Goodbye.")
 
@@ -210,11 +211,29 @@ class VoiceSession:
         if speech is None or not speech.text:
             return None
         if speech.end_call:
+            self._ending = True  # words after the goodbye get no reply
             handle = self._session.current_speech
             if handle is not None:
                 handle.allow_interruptions = False
                 self._spawn(self._end_after(handle))
+            else:
+                self._spawn(self._end_after_reply())
         return speech.text
+
+    async def _end_after_reply(self) -> None:
+        """End the call once the goodbye returned as this turn's reply has been heard. The
+        session makes that reply's speech after we return it; should none appear, the call
+        ends anyway rather than staying open to the time limit."""
+        waited = 0.0
+        while waited < GOODBYE_WAIT_S:
+            handle = self._session.current_speech
+            if handle is not None:
+                handle.allow_interruptions = False
+                await self._end_after(handle)
+                return
+            await asyncio.sleep(0.05)
+            waited += 0.05
+        await self._end_call("agent")
 
     def _speak(self, speech: Speech) -> None:
         # What the caller is asked decides what the recognizer listens for next.

@@ -1,7 +1,8 @@
 """Outbound SIP calls: one user agent over UDP that, when a trunk registrar is configured,
-registers with it first (digest auth answered from the trunk's credentials), then sends the
-INVITE with our offer (PCMU, PCMA, telephone-events) and holds the answered call as a
-``PhoneCall`` like any inbound one.
+registers with it first (digest auth answered from the trunk's credentials), then sends
+INVITEs with our offer (PCMU, PCMA, telephone-events) and holds each answered call as a
+``PhoneCall`` like any inbound one. Many calls may be under way at once (a campaign's); the
+peer's BYE and re-INVITE reach the call their Call-ID names.
 
 Where the INVITE goes: the trunk's proxy, else its registrar, else the host of the dialled
 URI. 401/407 challenges to the INVITE are answered with the same credentials.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Awaitable, Callable
 
 import structlog
 from aiosipua import (
@@ -43,6 +45,7 @@ from voice.session import SpeechModels
 
 log = structlog.get_logger(__name__)
 REGISTER_WAIT_S = 10.0
+Screen = Callable[[PhoneCall], Awaitable[None]]
 
 
 class DialError(Exception):
@@ -68,13 +71,13 @@ class Dialer:
         self._byes = ByeSender()
         self._ports = RtpPorts(settings.host, settings.rtp_port_min, settings.rtp_port_max)
         self._registration: Registration | None = None
-        self._phone: PhoneCall | None = None
+        self._phones: dict[str, PhoneCall] = {}  # answered calls under way, by Call-ID
         password = self._trunk.password.get_secret_value() if self._trunk.password else None
         self._auth = SipDigestAuth(self._trunk.username, password) if password else None
 
     async def __aenter__(self) -> Dialer:
         quiet_library_logs()
-        self._uas.on_bye = lambda _call, _request: self._peer_left()
+        self._uas.on_bye = lambda call, _request: self._peer_left(call.call_id)
         self._uas.on_reinvite = self._reinvited
         await self._uas.start()
         self._uac.advertised_addr = (self._settings.media_host, self._transport.local_addr[1])
@@ -128,9 +131,10 @@ class Dialer:
         return uri.host.strip("[]"), uri.port or 5060
 
     async def call(self, to_uri: str, models: SpeechModels, voice: VoiceConfig,
-                   responder: Responder) -> PhoneCall:
+                   responder: Responder, screen: Screen | None = None) -> PhoneCall:
         """Place the call and hold it to its end; the finished call is returned (its voice
-        session holds the turns)."""
+        session holds the turns). ``screen``, when given, is awaited once the call is
+        answered, before the agent speaks (answering-machine detection listens then)."""
         destination = await self._resolve(self._destination(to_uri))
         socket = await self._ports.open()
         session_id = str(secrets.randbits(31))
@@ -146,14 +150,18 @@ class Dialer:
             socket.close()
             raise
         log.info("sip call answered", call=outgoing.call_id, payload_type=path.payload_type)
-        self._phone = PhoneCall(outgoing.call_id, models, voice, responder, socket, path,
-                                self._settings, session_id)
-        await self._phone.run()
-        if not self._phone.peer_gone:
-            self._byes.send(self._transport, outgoing.dialog, outgoing.remote_addr,
-                            (host, port))
-        self._uac.remove_call(outgoing.call_id)
-        return self._phone
+        phone = PhoneCall(outgoing.call_id, models, voice, responder, socket, path,
+                          self._settings, session_id)
+        self._phones[outgoing.call_id] = phone
+        try:
+            await phone.run(None if screen is None else lambda: screen(phone))
+        finally:
+            self._phones.pop(outgoing.call_id, None)
+            if not phone.peer_gone:
+                self._byes.send(self._transport, outgoing.dialog, outgoing.remote_addr,
+                                (host, port))
+            self._uac.remove_call(outgoing.call_id)
+        return phone
 
     async def _answered(self, outgoing: OutgoingCall) -> MediaPath:
         try:
@@ -180,15 +188,17 @@ class Dialer:
         host, port = found[0][4][:2]
         return str(host), int(port)
 
-    def _peer_left(self) -> None:
-        if self._phone is not None:
-            self._phone.peer_hung_up()
+    def _peer_left(self, call_id: str) -> None:
+        phone = self._phones.get(call_id)
+        if phone is not None:
+            phone.peer_hung_up()
 
     def _reinvited(self, sip: IncomingCall) -> None:
-        if self._phone is None or sip.sdp_offer is None:
+        phone = self._phones.get(sip.call_id)
+        if phone is None or sip.sdp_offer is None:
             respond(self._transport, sip.dialog, sip.invite, 488, "Not Acceptable Here")
             return
         try:
-            sip.accept(self._phone.renegotiate(sip.sdp_offer))
+            sip.accept(phone.renegotiate(sip.sdp_offer))
         except MediaNegotiationError:
             respond(self._transport, sip.dialog, sip.invite, 488, "Not Acceptable Here")
