@@ -81,7 +81,9 @@ campaign_contacts = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("state IN ('pending', 'dialing', 'done')", name="state"),
     CheckConstraint("attempts >= 0", name="attempts"),
-    Index(None, "campaign_id", "state", "next_at"),
+    # The claim's scan, due contacts by (next_at, id), read in index order: without the id
+    # PostgreSQL sorts every due contact on each claim round (SQLite's rowid is implicit).
+    Index(None, "campaign_id", "state", "next_at", "id"),
     Index(None, "state", "lease_until"),
 )
 

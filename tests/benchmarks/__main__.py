@@ -14,10 +14,18 @@ from pathlib import Path
 
 from app.config import Settings
 from app.logs import configure_logging
-from tests.benchmarks import chat_load_bench, dialog_bench, router_bench, voice_bench
+from tests.benchmarks import (
+    campaign_schedule_bench,
+    campaign_sip_bench,
+    chat_load_bench,
+    dialog_bench,
+    router_bench,
+    voice_bench,
+)
 
 BENCHMARKS = {"voice": voice_bench.run, "dialog": dialog_bench.run, "router": router_bench.run,
-              "chat_load": chat_load_bench.run}
+              "chat_load": chat_load_bench.run, "campaign_schedule": campaign_schedule_bench.run,
+              "campaign_sip": campaign_sip_bench.run}
 
 
 def _progress(benchmark: str, line: str) -> None:
