@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.campaigns.carrier import Carrier
 from app.campaigns.claims import CallReport, Claim, Claims
@@ -29,6 +30,7 @@ from app.campaigns.store import Campaign, CampaignStore
 from app.campaigns.webhooks import WebhookSender
 
 log = structlog.get_logger(__name__)
+RECORD_TRIES = 6  # a finished call's result is retried this often (0.2 s, 0.4 s, ... apart)
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,7 @@ class CampaignDialer:
                 if self._config.until_done and not campaigns and not self._calls:
                     break
                 for campaign in campaigns:
-                    await self._recover(campaign)
-                    await self._start_calls(campaign)
+                    await self._serve(campaign)
                 await self._wait()
             if self._calls:
                 await asyncio.wait(self._calls)
@@ -98,6 +99,15 @@ class CampaignDialer:
         wanted = set(self._config.campaign_ids)
         return [c for c in await self._store.all()
                 if c.status == "running" and (not wanted or c.id in wanted)]
+
+    async def _serve(self, campaign: Campaign) -> None:
+        """Recover and claim for one campaign; a database error (a deadlock with another
+        dialer, a dropped connection) skips this round instead of ending the dialer."""
+        try:
+            await self._recover(campaign)
+            await self._start_calls(campaign)
+        except SQLAlchemyError as error:
+            log.warning("claim round failed", campaign=campaign.id, error=type(error).__name__)
 
     async def _recover(self, campaign: Campaign) -> None:
         loop = asyncio.get_running_loop()
@@ -141,9 +151,23 @@ class CampaignDialer:
         except Exception as error:  # a carrier bug must not take the dialer down
             log.exception("carrier failed", campaign=claim.campaign_id, contact=claim.contact_id)
             report = CallReport(CallResult.FAILED, detail=f"carrier error: {type(error).__name__}")
-        await self._claims.record(claim, campaign, report)
+        await self._record(claim, campaign, report)
         if self._on_call is not None:
             self._on_call(claim, report)
+
+    async def _record(self, claim: Claim, campaign: Campaign, report: CallReport) -> None:
+        """Store the call's result, retrying through passing database errors: a result
+        given up here would only come back as ``interrupted`` once the lease lapsed."""
+        for attempt in range(RECORD_TRIES):
+            try:
+                await self._claims.record(claim, campaign, report)
+                return
+            except SQLAlchemyError as error:
+                if attempt == RECORD_TRIES - 1:
+                    raise
+                log.warning("storing a call result failed; retrying", campaign=campaign.id,
+                            error=type(error).__name__)
+                await asyncio.sleep(0.2 * 2 ** attempt)
 
     async def _renew_leases(self) -> None:
         while True:

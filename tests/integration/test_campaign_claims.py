@@ -11,13 +11,17 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.campaigns.claims import CallReport, Claims
+from app.campaigns.carrier import Carrier
+from app.campaigns.claims import CallReport, Claim, Claims
+from app.campaigns.dialer import CampaignDialer, DialerConfig
 from app.campaigns.do_not_call import DoNotCallList
 from app.campaigns.policy import AttemptPolicy, CallingWindow, CallResult, CampaignOptions
 from app.campaigns.schedule import is_lawful
 from app.campaigns.store import Campaign, CampaignStore, NewContact
+from app.config import Settings
 from app.db import open_engine
 
 ALL_DAY = CallingWindow(start=time(0, 0), end=time(23, 59))
@@ -141,3 +145,30 @@ async def test_a_dead_dialers_attempts_are_interrupted_then_retried_once(
     rows = {(row.contact_id, row.attempt): row.result for row in await store.attempts(campaign.id)}
     assert rows[(held[0].contact_id, 1)] == "answered"
     assert rows[(held[1].contact_id, 1)] == "interrupted"
+
+
+async def test_a_dialer_stores_a_result_the_database_refused_once(
+        engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = CampaignStore(engine)
+    campaign = await running(store, contacts(3))
+
+    class Answering(Carrier):
+        async def place(self, claim: Claim) -> CallReport:
+            return CallReport(CallResult.ANSWERED, "confirmed")
+
+    dialer = CampaignDialer(store, Answering(Settings()),
+                            DialerConfig(max_calls=3, poll_s=0.05, until_done=True))
+    store_result = dialer._claims.record
+    refused: list[int] = []
+
+    async def deadlocked_once(claim: Claim, campaign: Campaign, report: CallReport) -> None:
+        if not refused:
+            refused.append(claim.contact_id)
+            raise OperationalError("UPDATE call_attempts", {}, Exception("deadlock detected"))
+        await store_result(claim, campaign, report)
+
+    monkeypatch.setattr(dialer._claims, "record", deadlocked_once)
+    await asyncio.wait_for(dialer.run(), 60)
+    assert refused
+    assert await store.counts(campaign.id) == {"completed": 3}
+    assert (await store.results(campaign.id)) == {"answered": 3}
