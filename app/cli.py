@@ -22,6 +22,7 @@ from app import (
 )
 from app.campaigns.store import CampaignNotFoundError, CampaignStateError
 from app.config import Settings
+from app.db import DatabaseConfigError
 from app.errors import InputError
 from app.logs import configure_logging
 from app.model_loading import ModelNotPreparedError
@@ -35,7 +36,8 @@ from voice.errors import VoiceError
 
 EXPECTED_ERRORS = (InputError, VoiceError, ModelPackageMissingError, ModelNotPreparedError,
                    UnknownAgentError, FlowError, ScenarioError, MissingContextError,
-                   RouterDataError, CampaignNotFoundError, CampaignStateError, OSError)
+                   RouterDataError, CampaignNotFoundError, CampaignStateError,
+                   DatabaseConfigError, OSError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,7 +32,7 @@ from app.campaigns.policy import AttemptPolicy, CallingWindow, CampaignOptions
 from app.campaigns.progress import CampaignProgress, breakdown
 from app.campaigns.store import Campaign, CampaignStateError, CampaignStore
 from app.config import Settings
-from app.db import DatabaseConfigError, database_url, open_engine
+from app.db import open_database
 from app.errors import InputError
 
 REASONS_SHOWN = 5
@@ -101,10 +101,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        engine = await open_engine(database_url(settings.database_url, settings.data_dir))
-    except DatabaseConfigError as error:
-        raise InputError(str(error)) from None
+    engine = await open_database(settings.database_url, settings.data_dir)
     try:
         return await _HANDLERS[args.campaign_command](args, settings, CampaignStore(engine))
     finally:

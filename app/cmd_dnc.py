@@ -19,7 +19,7 @@ from app.campaigns.contacts_csv import Rejection, write_rejections
 from app.campaigns.do_not_call import DoNotCallList
 from app.campaigns.phones import check_region, normalize_phone
 from app.config import Settings
-from app.db import DatabaseConfigError, database_url, open_engine
+from app.db import open_database
 from app.errors import InputError
 
 REASONS_SHOWN = 5
@@ -49,10 +49,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        engine = await open_engine(database_url(settings.database_url, settings.data_dir))
-    except DatabaseConfigError as error:
-        raise InputError(str(error)) from None
+    engine = await open_database(settings.database_url, settings.data_dir)
     listed = DoNotCallList(engine)
     try:
         if args.dnc_command == "import":

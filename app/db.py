@@ -123,6 +123,12 @@ async def open_engine(url: str) -> AsyncEngine:
     return engine
 
 
+async def open_database(raw: str | None, data_dir: Path) -> AsyncEngine:
+    """``open_engine`` for the configured URL (``DATABASE_URL``; unset: SQLite in
+    ``data_dir``), as every command and the server open it."""
+    return await open_engine(database_url(raw, data_dir))
+
+
 def _is_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:")
 

@@ -24,7 +24,7 @@ from app.config import Settings
 from app.context import CONTEXT, SETTINGS, ServerContext, api_keys
 from app.conversation_store import ConversationStore
 from app.conversations import ConversationService
-from app.db import database_url, open_engine
+from app.db import open_database
 from app.metrics import Metrics
 from app.model_loading import SpeechModelsOnce
 from app.organizations import DEFAULT_FILE, load_organizations
@@ -39,7 +39,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
 
     settings = app[SETTINGS]
     metrics = Metrics()
-    engine = await open_engine(database_url(settings.database_url, settings.data_dir))
+    engine = await open_database(settings.database_url, settings.data_dir)
     store = ConversationStore(engine)
     abandoned = await store.end_abandoned()
     if abandoned:

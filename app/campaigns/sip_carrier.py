@@ -153,7 +153,7 @@ class SipCarrier(Carrier):
         return gateway
 
     async def __aenter__(self) -> SipCarrier:
-        from app.db import database_url, open_engine
+        from app.db import open_database
         from app.dialogue import load_dialogue
         from app.model_loading import load_speech_models
 
@@ -161,8 +161,7 @@ class SipCarrier(Carrier):
         models = await asyncio.to_thread(load_speech_models, self.settings.voice)
         # Campaign agents are flow agents: the dialogue layer registers them.
         await asyncio.to_thread(load_dialogue, self.settings)
-        engine = await open_engine(database_url(self.settings.database_url,
-                                                self.settings.data_dir))
+        engine = await open_database(self.settings.database_url, self.settings.data_dir)
         self._stack.push_async_callback(engine.dispose)
         dialer = await self._stack.enter_async_context(Dialer(self.settings.sip))
         self._shared = _Shared(self.settings, self.amd, gateway, models, dialer,

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -56,3 +56,17 @@ def fake_microphone(wav: Path | None = None, allow: bool = True) -> list[str]:
 def _launch(playwright: Playwright, headless: bool, args: list[str]) -> Browser:
     return playwright.chromium.launch(executable_path=str(chromium_path()), headless=headless,
                                       args=args, timeout=60_000)
+
+
+@contextmanager
+def checked_page(browser: Browser, width: int = 1200, height: int = 800) -> Iterator[Page]:
+    """A page in a fresh context; a JavaScript error on it fails the test at the end."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield opened
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"

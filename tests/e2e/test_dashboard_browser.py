@@ -35,7 +35,7 @@ from tests.dashboard_data import (
     finish,
     running_campaign,
 )
-from tests.e2e.browser import launch_chromium
+from tests.e2e.browser import checked_page, launch_chromium
 from tests.server import API_KEY, RunningServer, running_server
 
 pytestmark = pytest.mark.slow
@@ -91,15 +91,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    with checked_page(browser, 1280, 900) as opened:
         yield opened
-    finally:
-        context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def sign_in(page: Page, server: RunningServer, key: str = API_KEY) -> None:

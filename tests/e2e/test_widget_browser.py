@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from app.redaction import redact_text
-from tests.e2e.browser import launch_chromium
+from tests.e2e.browser import checked_page, launch_chromium
 from tests.server import API_KEY, RunningServer, running_server
 
 pytestmark = pytest.mark.slow
@@ -63,15 +63,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    with checked_page(browser) as opened:
         yield opened
-    finally:
-        context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def shown_turns(page: Page) -> list[Shown]:
