@@ -27,6 +27,7 @@ import structlog
 from aiohttp import web
 from aiosipua import IncomingCall, SdpMessage, SipRequest, SipUAS, parse_sdp
 
+from app.campaigns.do_not_call import DoNotCallList
 from app.channels.sip_call import PhoneCall
 from app.channels.sip_flood import (
     FloodGate,
@@ -42,6 +43,7 @@ from app.channels.sip_settings import SipSettings
 from app.channels.sip_signalling import (
     USER_AGENT,
     ByeSender,
+    caller_phone,
     make_transport,
     quiet_library_logs,
     request_user,
@@ -54,7 +56,7 @@ from app.context import CONTEXT
 from app.conversations import ConversationService, Exchange
 from app.model_loading import SpeechModelsOnce
 from app.organizations import Organization
-from dialog.state import TRANSFERRED
+from dialog.state import OPTED_OUT, TRANSFERRED
 from voice.config import VoiceConfig
 
 log = structlog.get_logger(__name__)
@@ -86,8 +88,10 @@ async def _shown(_: Exchange) -> None:
 class SipServer:
     def __init__(self, settings: SipSettings, voice: VoiceConfig,
                  conversations: ConversationService, organizations: dict[str, Organization],
-                 speech_models: SpeechModelsOnce) -> None:
+                 speech_models: SpeechModelsOnce,
+                 do_not_call: DoNotCallList | None = None) -> None:
         self._settings = settings
+        self._do_not_call = do_not_call
         self._voice = voice
         self._conversations = conversations
         self._organizations = organizations
@@ -176,8 +180,23 @@ class SipServer:
         finally:
             if call.conversation is not None:
                 await self._conversations.hang_up(call.conversation)
+                await self._honour_opt_out(call, call.conversation)
             self._calls.pop(sip.call_id, None)
             forget_later(call.uas, sip)
+
+    async def _honour_opt_out(self, call: _Call, conversation: str) -> None:
+        """A caller who asked on the call not to be called again goes on the do-not-call
+        list, when the call came from a number (From ``sip:+1...@``) that campaigns dial."""
+        number = caller_phone(call.sip.invite.headers.get_first("from"))
+        if self._do_not_call is None or number is None:
+            return
+        try:
+            if (await self._conversations.record(conversation)).outcome == OPTED_OUT:
+                await self._do_not_call.add([number], "opt_out")
+                log.info("caller opted out: number on the do-not-call list",
+                         call=call.sip.call_id)
+        except Exception:  # the call is over either way; the failure is logged
+            log.exception("opt-out not stored", call=call.sip.call_id)
 
     async def _leave(self, call: _Call, phone: PhoneCall) -> None:
         """Our end of a call the peer may still be in: the transfer the agent asked for,
@@ -313,7 +332,7 @@ async def sip_service(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     server = SipServer(settings, ctx.settings.voice, ctx.conversations, ctx.organizations,
-                       ctx.speech_models)
+                       ctx.speech_models, DoNotCallList(ctx.campaigns.engine))
     await server.start()
     try:
         yield

@@ -25,6 +25,7 @@ from aiosipua import (
 from aiosipua.transport import SipTransport, TcpSipTransport, UdpSipTransport, _UdpProtocol
 from aiosipua.utils import format_addr
 
+from app.campaigns.phones import normalize_phone
 from app.channels.sip_settings import Transport
 
 USER_AGENT = "Ava"
@@ -114,6 +115,23 @@ def request_user(uri: str) -> str | None:
     except ValueError:
         return None
     return unquote(user) if user else None
+
+
+def caller_phone(from_header: str | None) -> str | None:
+    """The caller's number in E.164 from a From header (``"Ann" <sip:+12125550143@host>;tag=1``
+    or ``<tel:+12125550143>``), or None when its user part is not a dialable number with its
+    country code (``sip:caller@host``, a number without +)."""
+    if not from_header:
+        return None
+    uri = from_header.partition("<")[2].partition(">")[0] or from_header.partition(";")[0]
+    uri = uri.strip()
+    user = uri[4:].partition(";")[0] if uri.lower().startswith("tel:") else request_user(uri)
+    if not user:
+        return None
+    try:
+        return normalize_phone(user.partition(";")[0])
+    except ValueError:
+        return None
 
 
 def respond(transport: SipTransport, dialog: Dialog, request: SipRequest, status: int,
