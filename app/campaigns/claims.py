@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.campaigns.do_not_call import add_numbers, do_not_call
+from app.campaigns.do_not_call import add_numbers, listed_among
 from app.campaigns.outbox import enqueue
 from app.campaigns.policy import CallResult, FinalStatus
 from app.campaigns.schedule import decide, next_lawful, retry_at
@@ -104,7 +104,7 @@ class Claims:
                 .limit(max(room * SCAN_FACTOR, MIN_SCAN))
                 .with_for_update(skip_locked=True)))
             done.considered = len(rows)
-            listed = await _listed(conn, [row.phone for row in rows])
+            listed = await listed_among(conn, [row.phone for row in rows])
             taken: list[Any] = []
             deferred: list[dict[str, Any]] = []
             for row in rows:
@@ -166,7 +166,7 @@ class Claims:
         """Checked right before the dial: why it must not happen now, or None. The number
         may have joined the do-not-call list, or the window closed, since the claim."""
         async with self._engine.begin() as conn:
-            if await _listed(conn, [claim.phone]):
+            if await listed_among(conn, [claim.phone]):
                 return "do_not_call"
             now = utc_now()
             decision = decide(now, contact_zone(claim.timezone), campaign.options.window,
@@ -255,14 +255,6 @@ class Claims:
                     .values(result=CallResult.INTERRUPTED, ended_at=now, detail=report.detail))
                 await _settle(conn, campaign, row.id, row.attempts, report, now, holder=None)
         return len(rows)
-
-
-async def _listed(conn: AsyncConnection, phones: list[str]) -> set[str]:
-    if not phones:
-        return set()
-    found = await conn.execute(select(do_not_call.c.phone)
-                               .where(do_not_call.c.phone.in_(set(phones))))
-    return set(found.scalars())
 
 
 async def _finish(conn: AsyncConnection, contact_id: int, status: FinalStatus,

@@ -40,9 +40,14 @@ async def add_numbers(conn: AsyncConnection, phones: Iterable[str], source: str,
     return added
 
 
-async def is_listed(conn: AsyncConnection, phone: str) -> bool:
-    found = await conn.execute(select(do_not_call.c.phone).where(do_not_call.c.phone == phone))
-    return found.first() is not None
+async def listed_among(conn: AsyncConnection, phones: Iterable[str]) -> set[str]:
+    """Which of ``phones`` are on the list (one query for a whole claim round)."""
+    wanted = set(phones)
+    if not wanted:
+        return set()
+    found = await conn.execute(select(do_not_call.c.phone)
+                               .where(do_not_call.c.phone.in_(wanted)))
+    return set(found.scalars())
 
 
 class DoNotCallList:
@@ -61,7 +66,7 @@ class DoNotCallList:
 
     async def contains(self, phone: str) -> bool:
         async with self._engine.connect() as conn:
-            return await is_listed(conn, phone)
+            return bool(await listed_among(conn, [phone]))
 
     async def numbers(self) -> frozenset[str]:
         async with self._engine.connect() as conn:
