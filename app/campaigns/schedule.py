@@ -13,12 +13,13 @@ it never says "dial" outside the window, over the attempt cap or before the mini
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.campaigns.policy import RETRYABLE, AttemptPolicy, CallingWindow, CallResult
 
 _SEARCH_DAYS = 15  # two weeks and a day: every allowed weekday comes round at least twice
+_RESOLUTION = timedelta(seconds=1)  # time-zone changes happen on whole seconds
 
 
 def is_lawful(at: datetime, zone: ZoneInfo, window: CallingWindow) -> bool:
@@ -36,11 +37,31 @@ def next_lawful(after: datetime, zone: ZoneInfo, window: CallingWindow) -> datet
         day = first_day + timedelta(days=offset)
         if day.weekday() not in window.days:
             continue
-        # A start inside a spring-forward gap (fold=0) lands on the first instant after it.
-        opening = datetime.combine(day, window.start, tzinfo=zone).astimezone(UTC)
-        if opening >= after and is_lawful(opening, zone, window):
-            return opening
+        for opening in _openings(day, window, zone):
+            if opening >= after and is_lawful(opening, zone, window):
+                return opening
     raise ValueError(f"the window {window.describe()} never opens in {zone.key}")
+
+
+def _openings(day: date, window: CallingWindow, zone: ZoneInfo) -> list[datetime]:
+    """The instants at which ``day``'s wall clock reaches the window's start, earliest
+    first: the start itself; both occurrences of it in a repeated hour (a look taken
+    between them gets the second); or, when a spring-forward gap skips it, the jump."""
+    first = datetime.combine(day, window.start, tzinfo=zone).astimezone(UTC)
+    second = datetime.combine(day, window.start, tzinfo=zone).replace(fold=1).astimezone(UTC)
+    if first <= second:
+        return [first] if first == second else [first, second]
+    # Skipped: fold=1 reads it with the offset after the jump (an instant before it),
+    # fold=0 with the one before (an instant after it). The jump lies between.
+    before, after = second, first
+    while after - before > _RESOLUTION:
+        middle = before + (after - before) / 2
+        if middle.astimezone(zone).time() >= window.start:
+            after = middle
+        else:
+            before = middle
+    whole = after.replace(microsecond=0)  # the jump is on a whole second: this one or the next
+    return [whole if whole.astimezone(zone).time() >= window.start else whole + _RESOLUTION]
 
 
 def retry_at(ended_at: datetime, result: CallResult, attempts_made: int,

@@ -149,12 +149,22 @@ def test_the_scheduler_never_proposes_an_unlawful_or_extra_call(
     assert len(dials) <= policy.max_attempts
 
 
-def test_spring_forward_start_inside_the_gap_opens_at_the_first_instant_after_it() -> None:
+def test_spring_forward_start_inside_the_gap_opens_when_the_clock_jumps() -> None:
     zone = ZoneInfo("America/New_York")
     window = CallingWindow(start=time(2, 30), end=time(5, 0))
-    # 2026-03-08 02:00 EST jumps to 03:00 EDT: 02:30 never happens that night.
+    # 2026-03-08 02:00 EST jumps to 03:00 EDT: 02:30 never happens that night, and at
+    # 03:00 the wall clock is already inside the window.
     found = next_lawful(datetime(2026, 3, 8, 5, 0, tzinfo=UTC), zone, window)
-    assert found.astimezone(zone).replace(tzinfo=None) == datetime(2026, 3, 8, 3, 30)
+    assert found.astimezone(zone).replace(tzinfo=None) == datetime(2026, 3, 8, 3, 0)
+
+
+def test_a_look_between_the_two_occurrences_of_a_repeated_start_gets_the_second() -> None:
+    zone = ZoneInfo("America/New_York")
+    window = CallingWindow(start=time(1, 30), end=time(13, 0))
+    # 2025-11-02 02:00 EDT falls back to 01:00 EST: 01:30 happens twice. A look at
+    # 01:10 EST (after the first 01:30, before the second) opens at the second.
+    found = next_lawful(datetime(2025, 11, 2, 6, 10, tzinfo=UTC), zone, window)
+    assert found == datetime(2025, 11, 2, 6, 30, tzinfo=UTC)
 
 
 def test_a_window_inside_the_skipped_hour_waits_for_the_next_allowed_day() -> None:
