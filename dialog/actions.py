@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from dialog.engine import FlowAgent
 
 MAX_OFFERED = 3
-_ORDINALS = {"first": 0, "1st": 0, "one": 0, "second": 1, "2nd": 1, "two": 1, "middle": 1,
-             "third": 2, "3rd": 2, "three": 2}
+_ORDINALS = {"first": 0, "1st": 0, "one": 0, "1": 0, "second": 1, "2nd": 1, "two": 1, "2": 1,
+             "middle": 1, "third": 2, "3rd": 2, "three": 2, "3": 2}
+_BARE_NUMBERS = ("one", "two", "three", "1", "2", "3")  # an ordinal only after "number", "option"
 
 
 def open_slots(agent: FlowAgent) -> list[datetime]:
@@ -78,7 +79,7 @@ def choose_slot(agent: FlowAgent, text: str) -> datetime | None:
             return offered[0]
         for word in words:
             if word in _ORDINALS and _ORDINALS[word] < len(offered) and (
-                    word not in ("one", "two", "three") or "number" in words
+                    word not in _BARE_NUMBERS or "number" in words
                     or "option" in words):
                 return offered[_ORDINALS[word]]
     wanted = parse_preference(text, agent.setup.now)

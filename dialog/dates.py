@@ -22,11 +22,18 @@ _MONTH_NUMBER["sept"] = 9
 _MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|" \
          r"december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
 _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
-_YEAR = r"(?:'\s*)?(\d{4}|\d{2})"
+_YEAR = r"(?:'\s*)?(\d{4}|\d{2})(?:,?\s+(\d{4}))?"  # a second year: a recognizer's restart
 _DATE_PATTERNS = (
     re.compile(rf"\b{_MONTH}\s+(?:the\s+)?{_DAY},?\s+(?:of\s+)?{_YEAR}\b", re.I),  # March 12, 84
-    re.compile(rf"\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b", re.I),  # 12 March 84
+    # 12 March 84; "the 12th on/and March" is how a recognizer may write "of"
+    re.compile(rf"\b(?:the\s+)?{_DAY}\s+(?:(?:of|on|and)\s+)?{_MONTH},?\s+{_YEAR}\b", re.I),
 )
+# How a recognizer writes a spoken year: "1,984"; "nineteen hundred ninety" as "1900, 90",
+# "1900-90" or, the "nineteen" lost, "100-90"; "nineteen hundred eighty seven" as
+# "1900, 1987".
+_THOUSANDS_YEAR = re.compile(r"\b(1|2),(\d{3})\b(?!,\d)")
+_HUNDRED_YEAR = re.compile(
+    r"\b(19|20|1)00[,-]?\s*(?:(\d{2})|((?:19|20)\d{2}))\b(?![,.]?\d)")
 _NUMERIC = re.compile(r"(?<![\d:])(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{2}|\d{4})(?![\d:])")
 _ISO = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
 _MONTH_DAY = re.compile(
@@ -55,19 +62,33 @@ def _valid(year: int, month: int, day: int) -> date | None:
         return None
 
 
+def _spoken_years(text: str) -> str:
+    """Years as a recognizer may have written them, as four digits."""
+    def hundreds(match: re.Match[str]) -> str:
+        if match[3]:
+            return match[3]
+        century = "19" if match[1] == "1" else match[1]
+        return f"{century}{match[2]}" if int(match[2]) >= 10 else match[0]
+
+    text = _THOUSANDS_YEAR.sub(
+        lambda m: m[1] + m[2] if 1900 <= int(m[1] + m[2]) <= 2099 else m[0], text)
+    return _HUNDRED_YEAR.sub(hundreds, text)
+
+
 def birth_dates(text: str, today: date) -> list[date]:
     """Every full date (with a year) the caller may have said, earliest mention first."""
-    normal = words_to_digits(text).lower()
+    normal = _spoken_years(words_to_digits(text).lower())
     found: list[tuple[int, date]] = []
     for pattern in _DATE_PATTERNS:
         for match in pattern.finditer(normal):
             groups = match.groups()
             month_name, day = (groups[0], groups[1]) if groups[0][0].isalpha() else \
                 (groups[1], groups[0])
-            when = _valid(_year(groups[2], today), _MONTH_NUMBER[month_name.rstrip(".")],
-                          int(day))
-            if when:
-                found.append((match.start(), when))
+            month_number = _MONTH_NUMBER[month_name.rstrip(".")]
+            # "June 5, 1990, 1998": the year said again differently; either may be meant
+            for year in filter(None, groups[2:4]):
+                if when := _valid(_year(year, today), month_number, int(day)):
+                    found.append((match.start(), when))
     for match in _ISO.finditer(normal):
         if when := _valid(int(match[1]), int(match[2]), int(match[3])):
             found.append((match.start(), when))
@@ -81,7 +102,7 @@ def birth_dates(text: str, today: date) -> list[date]:
 
 def remove_birth_dates(text: str) -> str:
     """The text without its full dates (so a birth date is not read as a wish)."""
-    normal = words_to_digits(text)
+    normal = _spoken_years(words_to_digits(text))
     for pattern in (*_DATE_PATTERNS, _ISO, _NUMERIC):
         normal = pattern.sub(" ", normal)
     return " ".join(normal.split())

@@ -155,9 +155,14 @@ class FlowAgent(ConversationAgent):
         reply = Reply(text, act=act, actions=tuple(self._acted),
                       state_changes={"step": self.state.step, "outcome": self.state.outcome,
                                      "slots": dict(self.state.slots)},
-                      listen_for=self.lines.lines.get(f"listen_{self.state.step}"))
+                      listen_for=self._listen_hint())
         self._said, self._acted = [], []
         return reply
+
+    def _listen_hint(self) -> str | None:
+        """The open question's ``listen_<step>`` line, details filled in, for a recognizer."""
+        template = self.lines.lines.get(f"listen_{self.state.step}")
+        return fill(template, self.fields, verified=self.state.verified) if template else None
 
     # -- helpers for steps -----------------------------------------------------------
 

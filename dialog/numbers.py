@@ -77,6 +77,8 @@ def _year(words: list[str], index: int) -> tuple[int, int] | None:
     if first[0] not in (19, 20) or index + first[1] >= len(words):
         return None
     after = index + first[1]
+    if lowered[after] == "hundred":  # "nineteen hundred (and) eighty four"
+        return _hundreds_year(words, first[0], after + 1, first[1] + 1)
     if lowered[after] == "oh" and after + 1 < len(words):
         unit = _small_number(words, after + 1)
         if unit is not None and unit[0] < 10 and not unit[2]:
@@ -85,6 +87,17 @@ def _year(words: list[str], index: int) -> tuple[int, int] | None:
     if second is None or second[2] or second[0] < 10:
         return None
     return first[0] * 100 + second[0], first[1] + second[1]
+
+
+def _hundreds_year(words: list[str], century: int, index: int,
+                   used: int) -> tuple[int, int] | None:
+    """The rest of "nineteen hundred [and] eighty four" from ``index`` (after "hundred")."""
+    if index < len(words) and words[index].lower() == "and":
+        index, used = index + 1, used + 1
+    rest = _small_number(words, index) if index < len(words) else None
+    if rest is None or rest[2]:
+        return century * 100, used
+    return century * 100 + rest[0], used + rest[1]
 
 
 def words_to_digits(text: str) -> str:

@@ -60,9 +60,14 @@ class WhisperRecognizer:
     no_speech_threshold = 0.6
     tokens_per_second = 6  # fast speech is about 4 tokens a second
 
-    def __init__(self, model: WhisperModel, *, min_window_s: float = 8.0) -> None:
+    def __init__(self, model: WhisperModel, *, min_window_s: float = 8.0,
+                 beam_size: int = 1) -> None:
         self._model = model
         self.min_window_s = min_window_s
+        # Greedy (1) unless told (``asr_beam_size``). Five beams read spoken dates of birth
+        # right somewhat more often offline, but in calls they also repeated or dropped
+        # short lines ("Goodbye.") where greedy decoding did not.
+        self.beam_size = beam_size
         self._tokenizer = Tokenizer(model.hf_tokenizer, multilingual=False,
                                     task="transcribe", language="en")
 
@@ -78,7 +83,8 @@ class WhisperRecognizer:
         encoded = self._model.model.encode(get_ctranslate2_storage(features[None]), to_cpu=False)
         prefix = self._prefix(prompt)
         result = self._model.model.generate(
-            encoded, [prefix], beam_size=1, return_scores=True, return_no_speech_prob=True,
+            encoded, [prefix], beam_size=self.beam_size, return_scores=True,
+            return_no_speech_prob=True,
             max_length=len(prefix) + int(audio_s * self.tokens_per_second) + 8,
             suppress_blank=True, suppress_tokens=[-1],
         )[0]

@@ -17,6 +17,10 @@ class VoiceConfig(BaseModel):
         8.0, ge=1, le=30,
         description="shortest audio window Whisper encodes; 30 is Whisper's own (4x slower)",
     )
+    asr_beam_size: int = Field(
+        1, ge=1, le=10,
+        description="Whisper beams (1: greedy); 5 read spoken dates better offline, for more CPU",
+    )
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero speech probability")
     min_speech_s: float = Field(0.05, ge=0.01, le=1, description="speech needed to start a turn")
     end_silence_s: float = Field(

@@ -210,6 +210,7 @@ class VoiceSession:
         speech = await self._ask("speech", self._responder.heard(text), text)
         if speech is None or not speech.text:
             return None
+        self._listen_after(speech)
         if speech.end_call:
             self._ending = True  # words after the goodbye get no reply
             handle = self._session.current_speech
@@ -235,9 +236,16 @@ class VoiceSession:
             waited += 0.05
         await self._end_call("agent")
 
+    def _listen_after(self, speech: Speech) -> None:
+        """What the caller was just asked decides what the recognizer listens for next:
+        the configured vocabulary, then the reply's hint of the answer's form ("Yes, this is
+        Tom Becker.", "a date of birth, such as ..."). Not the agent's own words: Whisper
+        then tends to hear the question again, or the caller's words bent towards it."""
+        parts = (self.config.asr_prompt, speech.listen_for)
+        self._stt.prompt = " ".join(part.strip() for part in parts if part) or None
+
     def _speak(self, speech: Speech) -> None:
-        # What the caller is asked decides what the recognizer listens for next.
-        self._stt.prompt = speech.listen_for or self.config.asr_prompt or None
+        self._listen_after(speech)
         if not speech.text:
             if speech.end_call:
                 self._spawn(self._end_call("agent"))

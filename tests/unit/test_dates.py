@@ -25,6 +25,23 @@ def test_every_spoken_form_of_a_birth_date(said):
     assert date(1984, 3, 12) in birth_dates(said, TODAY)
 
 
+@pytest.mark.parametrize("heard", [
+    "march twelfth nineteen hundred and eighty four",  # said the long way
+    "March 12, 1900, 84.", "March 12, 1900-84", "3-12-100-84",  # a recognizer's "hundred"
+    "March 12, 1,984", "The 12th on March 1984", "the 12th and March, 1984",
+    "March 12, 1974, 1984.",  # the year heard twice: either may be meant
+])
+def test_how_a_recognizer_writes_a_spoken_birth_date(heard):
+    assert date(1984, 3, 12) in birth_dates(heard, TODAY)
+    assert "1984" not in remove_birth_dates(heard)
+
+
+def test_a_recognizers_number_forms_are_no_date_on_their_own():
+    assert birth_dates("March 12, 1900, 5", TODAY) == [date(1900, 3, 12)]
+    assert birth_dates("I paid 1,984 dollars on March 12", TODAY) == []
+    assert birth_dates("100 90", TODAY) == []
+
+
 def test_numeric_dates_are_read_both_ways_and_incomplete_ones_not_at_all():
     assert set(birth_dates("12/03/1984", TODAY)) == {date(1984, 12, 3), date(1984, 3, 12)}
     assert birth_dates("March 12", TODAY) == []
@@ -66,6 +83,8 @@ def test_number_words():
     assert words_to_digits("the first one") == "the 1st one"
     assert words_to_digits("no one is here") == "no one is here"
     assert words_to_digits("twenty twenty four") == "2024"
+    assert words_to_digits("nineteen hundred and ninety") == "1990"
+    assert words_to_digits("nineteen hundred seventy nine") == "1979"
 
 
 def test_how_the_agent_says_things():
