@@ -33,7 +33,7 @@ run: models
 	$(PY) -m app serve
 
 test: system-deps models
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 bench: system-deps models
 	$(PY) -m tests.benchmarks --out $(RESULTS)

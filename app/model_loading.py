@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app import models
+from app.gc_pauses import freeze_loaded_objects
 from app.slm_prepare import PreparedSlm, slm_cache_entry
 from voice.config import VoiceConfig
 
@@ -35,11 +36,12 @@ def prepared_slm(cache_dir: Path) -> PreparedSlm:
     return entry
 
 
-def load_asr(threads: int = 2, workers: int = 1, min_window_s: float = 8.0) -> Any:
+def load_asr(threads: int = 2, workers: int = 1, min_window_s: float = 8.0,
+             beam_size: int = 1) -> Any:
     from voice.asr import WhisperRecognizer, load_whisper
 
     model = load_whisper(models.ASR.locate(), threads=threads, workers=workers)
-    return WhisperRecognizer(model, min_window_s=min_window_s)
+    return WhisperRecognizer(model, min_window_s=min_window_s, beam_size=beam_size)
 
 
 def load_tts() -> Any:
@@ -107,12 +109,15 @@ def load_speech_models(config: VoiceConfig) -> SpeechModels:
     """Everything a voice session needs, loaded once per process and warmed up."""
     from voice.session import SpeechModels
 
-    recognizer = load_asr(config.asr_threads, config.asr_workers, config.asr_min_window_s)
+    recognizer = load_asr(config.asr_threads, config.asr_workers, config.asr_min_window_s,
+                          config.asr_beam_size)
     synthesizer = load_tts()
     recognizer.transcribe(np.zeros(16000, dtype=np.int16))  # first decode pays for setup
     synthesizer.synthesize("Hello.")
     detector = load_end_of_turn() if config.use_turn_detector else None
-    return SpeechModels(recognizer, synthesizer, load_vad(config), detector)
+    models = SpeechModels(recognizer, synthesizer, load_vad(config), detector)
+    freeze_loaded_objects()  # before any call: full collections would stall every call
+    return models
 
 
 class SpeechModelsOnce:

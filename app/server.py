@@ -25,6 +25,7 @@ from app.context import CONTEXT, SETTINGS, ServerContext, api_keys
 from app.conversation_store import ConversationStore
 from app.conversations import ConversationService
 from app.db import open_database
+from app.gc_pauses import freeze_loaded_objects, watch_long_pauses
 from app.metrics import Metrics
 from app.model_loading import SpeechModelsOnce
 from app.organizations import DEFAULT_FILE, load_organizations
@@ -59,6 +60,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         api_keys=api_keys(settings),
         speech_models=SpeechModelsOnce(settings.voice),
         started=time.monotonic())
+    watch_long_pauses()
+    freeze_loaded_objects()  # the dialogue models; the speech models freeze once loaded
     if settings.preload_speech_models:
         app[CONTEXT].speech_models.preload()
     log.info("server ready", organizations=len(app[CONTEXT].organizations),

@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +133,7 @@ class RtpRecorder:
 
     sock: socket.socket
     packets: list[tuple[float, bytes]] = field(default_factory=list)
+    clock: Callable[[], float] = time.monotonic  # time.time to compare with another log
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -149,7 +150,7 @@ class RtpRecorder:
                 continue
             except OSError:
                 return
-            self.packets.append((time.monotonic(), data))
+            self.packets.append((self.clock(), data))
 
     def audio_packets(self) -> list[tuple[float, int, int, bytes]]:
         """(arrival, sequence, payload type, payload) of each packet, in sequence order."""
@@ -285,7 +286,8 @@ def _request(method: str, cseq: int, body: str = "", in_dialog: bool = True) -> 
     return f"<send{retrans}><![CDATA[\n{method} {uri} SIP/2.0\n{head}\n{content}\n]]></send>\n"
 
 
-def _offer(port: int, version: int, direction: str = "sendrecv") -> str:
+def sdp_offer(port: int, version: int, direction: str = "sendrecv") -> str:
+    """The peer's SDP: PCMU and telephone-events at ``port`` on loopback."""
     return _SDP.format(port=port, version=version, direction=direction)
 
 
@@ -298,7 +300,7 @@ def _transaction(method: str, cseq: int, body: str = "") -> str:
     return text
 
 
-_ANSWER_BYE = """<recv request="BYE" timeout="{timeout_ms}"/>
+ANSWER_BYE = """<recv request="BYE" timeout="{timeout_ms}"/>
 <send><![CDATA[
 SIP/2.0 200 OK
 [last_Via:]
@@ -313,23 +315,31 @@ Content-Length: 0
 
 
 def caller_scenario(media_port: int, pcap: Path, *, talk_s: float, hold_at_s: float | None = None,
-                    agent_hangs_up: bool = False, bye_wait_s: float = 60) -> str:
+                    agent_hangs_up: bool = False, either_hangs_up: bool = False,
+                    bye_wait_s: float = 60) -> str:
     """SIPp calling the server: INVITE with SDP (our recorder as its audio address), ACK,
     the pcap played, optionally a hold and an unhold re-INVITE at ``hold_at_s``; then BYE
-    after ``talk_s`` seconds, or, with ``agent_hangs_up``, the server's BYE answered."""
-    steps = [_request("INVITE", 1, _offer(media_port, 1), in_dialog=False),
+    after ``talk_s`` seconds, or, with ``agent_hangs_up``, the server's BYE answered; with
+    ``either_hangs_up``, the server's BYE answered if it comes before ``talk_s``."""
+    steps = [_request("INVITE", 1, sdp_offer(media_port, 1), in_dialog=False),
              '<recv response="100" optional="true"/>\n<recv response="180" optional="true"/>\n'
              '<recv response="200" rtd="true"/>\n', _request("ACK", 1),
              f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n']
     cseq, waited = 1, 0.0
     if hold_at_s is not None:
         steps.append(f'<pause milliseconds="{int(hold_at_s * 1000)}"/>\n')
-        steps.append(_transaction("INVITE", 2, _offer(media_port, 2, "sendonly")))
+        steps.append(_transaction("INVITE", 2, sdp_offer(media_port, 2, "sendonly")))
         steps.append('<pause milliseconds="1000"/>\n')
-        steps.append(_transaction("INVITE", 3, _offer(media_port, 3, "sendrecv")))
+        steps.append(_transaction("INVITE", 3, sdp_offer(media_port, 3, "sendrecv")))
         cseq, waited = 3, hold_at_s + 1.0
     if agent_hangs_up:
-        steps.append(_ANSWER_BYE.format(timeout_ms=int(bye_wait_s * 1000)))
+        steps.append(ANSWER_BYE.format(timeout_ms=int(bye_wait_s * 1000)))
+    elif either_hangs_up:  # the agent's BYE answered, else ours at talk_s
+        wait_ms = int(max(0.0, talk_s - waited) * 1000)
+        steps.append(ANSWER_BYE.replace('"/>', '" ontimeout="caller_bye"/>', 1)
+                     .format(timeout_ms=wait_ms))
+        steps.append('<nop next="done"/>\n<label id="caller_bye"/>\n')
+        steps.append(_transaction("BYE", cseq + 1) + '<label id="done"/>\n')
     else:
         steps.append(f'<pause milliseconds="{int(max(0.0, talk_s - waited) * 1000)}"/>\n')
         steps.append(_transaction("BYE", cseq + 1))
@@ -396,10 +406,10 @@ def callee_scenario(media_port: int, pcap: Path, user: str, password: str,
     steps = ['<recv request="INVITE"/>\n', _send(challenge), '<recv request="ACK"/>\n',
              _checked("INVITE", user, password),
              _send(_response("180 Ringing", contact)),
-             _send(_response("200 OK", contact, _offer(media_port, 1)), retrans=True),
+             _send(_response("200 OK", contact, sdp_offer(media_port, 1)), retrans=True),
              '<recv request="ACK" rtd="true"/>\n',
              f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n',
-             _ANSWER_BYE.format(timeout_ms=int(bye_wait_s * 1000)),
+             ANSWER_BYE.format(timeout_ms=int(bye_wait_s * 1000)),
              '<label id="end"/>\n']
     return _scenario("callee", steps)
 

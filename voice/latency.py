@@ -15,6 +15,17 @@ class TurnMarks:
     reply_text_ready: float | None = None
     first_agent_audio: float | None = None
 
+    def stages_ms(self) -> tuple[int, int, int] | None:
+        """Milliseconds from the caller's speech end to the final transcript (silence
+        detection and ASR), from there to the reply's text (the end-of-turn wait and the
+        dialogue), and from there to its first audio (synthesis): where the time went."""
+        end, final = self.caller_speech_end, self.transcript_final
+        ready, audio = self.reply_text_ready, self.first_agent_audio
+        if end is None or final is None or ready is None or audio is None:
+            return None
+        return (round((final - end) * 1000), round((ready - final) * 1000),
+                round((audio - ready) * 1000))
+
     @property
     def response_latency(self) -> float | None:
         """Caller speech end to first agent audio: what a caller feels as the delay."""

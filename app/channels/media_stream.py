@@ -10,6 +10,11 @@ Every request, the WebSocket handshake included, must carry a valid ``X-Twilio-S
 Caller audio goes into the same voice session as every call; the agent's speech goes back
 as ``media`` messages, each reply followed by a ``mark``; a caller barging in makes the
 server send ``clear`` so Twilio drops the agent audio it has buffered.
+
+A caller who asks not to be called again (outcome ``opted_out``) goes on the do-not-call
+list by the number in the webhook's ``From``, when it is a phone number: the webhook passes
+it to the stream as the ``caller`` parameter with a MAC (``twilio.caller_mac``), since the
+stream's own messages are not signed; a number without a valid MAC is not used.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from app import twilio
+from app.campaigns.do_not_call import DoNotCallList
+from app.channels.opt_out import dialable, honour_opt_out
 from app.channels.voice_bridge import ConversationResponder, StreamedOutput
 from app.context import ServerContext, context_of
 from app.conversations import ConversationError, Exchange
@@ -51,11 +58,15 @@ def _public_url(request: web.Request, path: str, scheme: str | None = None) -> s
     return base + path
 
 
+def _auth_token(ctx: ServerContext) -> str:
+    token = ctx.settings.twilio.auth_token
+    return token.get_secret_value() if token else ""
+
+
 async def _check_signature(request: web.Request, params: list[tuple[str, str]],
                            scheme: str | None = None) -> None:
-    token = context_of(request).settings.twilio.auth_token
     url = _public_url(request, request.path_qs, scheme)
-    secret = token.get_secret_value() if token else ""
+    secret = _auth_token(context_of(request))
     if not twilio.signature_valid(secret, url, params, request.headers.get("X-Twilio-Signature")):
         context_of(request).metrics.errors.labels(CHANNEL, "signature").inc()
         raise web.HTTPForbidden(text="missing or invalid X-Twilio-Signature")
@@ -72,7 +83,12 @@ async def voice_webhook(request: web.Request) -> web.Response:
     agent = request.query.get("agent") or org.default_agent
     stream = _public_url(request, "/twilio/media", scheme="wss" if request.secure else "ws")
     after = _public_url(request, "/twilio/after")
-    twiml = twilio.connect_stream(stream, after, {"org": org.id, "agent": agent})
+    parameters = {"org": org.id, "agent": agent}
+    call_sid, number = str(form.get("CallSid", "")), dialable(str(form.get("From", "")))
+    if call_sid and number is not None:  # the number vouched for, for this call only
+        parameters["caller"] = number
+        parameters["caller_mac"] = twilio.caller_mac(_auth_token(ctx), call_sid, number)
+    twiml = twilio.connect_stream(stream, after, parameters)
     return web.Response(text=twiml, content_type="text/xml")
 
 
@@ -111,6 +127,8 @@ class MediaStreamCall:
         self.ws, self.ctx = ws, ctx
         self.stream_sid = ""
         self.conversation_id: str | None = None
+        self.call_sid = ""
+        self.caller: str | None = None  # E.164, when the webhook vouched for it
         self.session: VoiceSession | None = None
         self._input = CallerAudioInput(SESSION_RATE)
         self._keypad = KeypadCollector(self._keyed)
@@ -130,8 +148,10 @@ class MediaStreamCall:
         agent = str(params.get("agent") or org.default_agent)
         record = await self.ctx.conversations.start(org.id, agent, org.demo_setup(), CHANNEL)
         self.conversation_id = record.id
-        if call_sid := start.get("callSid"):
-            self.ctx.twilio_calls[str(call_sid)] = record.id
+        self.call_sid = str(start.get("callSid") or "")
+        if self.call_sid:
+            self.ctx.twilio_calls[self.call_sid] = record.id
+        self.caller = self._vouched_caller(params)
         models = await self.ctx.speech_models.get()
         responder = ConversationResponder(self.ctx.conversations, record.id, self._shown)
         origin = time.time()
@@ -140,6 +160,20 @@ class MediaStreamCall:
                                     output, origin)
         output.on_segment_end = self._mark_after(output.on_segment_end)
         await self.session.start()
+
+    def _vouched_caller(self, params: dict[str, Any]) -> str | None:
+        """The ``caller`` parameter, when its MAC shows the signed webhook wrote it for
+        this call."""
+        number = dialable(str(params.get("caller") or ""))
+        if number is None:
+            return None
+        if not twilio.caller_mac_valid(_auth_token(self.ctx), self.call_sid, number,
+                                       str(params.get("caller_mac") or "")):
+            self.ctx.metrics.errors.labels(CHANNEL, "caller_mac").inc()
+            log.warning("media stream caller number not vouched for: not used",
+                        call=self.call_sid[:64])
+            return None
+        return number
 
     def _mark_after(self, hook: Any) -> Any:
         """After each reply's audio, a ``mark``: Twilio echoes it once that audio played."""
@@ -175,6 +209,8 @@ class MediaStreamCall:
             await self.session.hang_up()
         if self.conversation_id is not None:
             await self.ctx.conversations.hang_up(self.conversation_id)
+            await honour_opt_out(self.ctx.conversations, DoNotCallList(self.ctx.campaigns.engine),
+                                 self.conversation_id, self.caller, self.call_sid[:64])
 
 
 async def media_socket(request: web.Request) -> web.WebSocketResponse:

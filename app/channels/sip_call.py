@@ -20,8 +20,9 @@ import structlog
 from aiosipua import SdpMessage
 
 from app.channels import sip_sdp
-from app.channels.sip_media import RATE, MediaPath, RtpSession
+from app.channels.sip_media import MediaPath, RtpSession
 from app.channels.sip_rtp import RtpSocket
+from app.channels.sip_sender import RATE
 from app.channels.sip_settings import SipSettings
 from voice.caller_input import CallerAudioInput
 from voice.codecs import Resampler
@@ -109,6 +110,10 @@ class PhoneCall:
                 task.cancel()
         ended_by = self.session.ended_by or "caller"
         log.info("call ended", call=self.call_id, by=ended_by, turns=len(self.session.turns),
+                 response_ms=[round(latency * 1000) for turn in self.session.turns
+                              if (latency := turn.marks.response_latency) is not None],
+                 stages_ms=[stages for turn in self.session.turns
+                            if (stages := turn.marks.stages_ms()) is not None],
                  rtp=self.media.summary())
         return ended_by
 

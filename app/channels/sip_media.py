@@ -1,7 +1,7 @@
 """One call's media: G.711 at 8 kHz in 20 ms RTP packets, both ways.
 
-The agent's side goes out on the shared send clock (``sip_sender``): speech or silence,
-a steady stream with no gaps. The caller's side is played out of the jitter buffer every
+The agent's side goes out through the RTP pacer process (``sip_sender``): speech or
+silence, a steady stream with no gaps. The caller's side is played out of the jitter buffer every
 20 ms on the event loop (decoded, to ``on_audio``). Keypad presses (RFC 4733
 telephone-events) skip the jitter buffer and go to ``on_key`` as they arrive.
 """
@@ -20,14 +20,7 @@ import structlog
 from app.channels.sip_dtmf import TelephoneEvents
 from app.channels.sip_jitter import JitterBuffer
 from app.channels.sip_rtp import RtpPacket, RtpSocket
-from app.channels.sip_sender import (
-    CLOCK,
-    PACKET_S,
-    PACKET_SAMPLES,
-    RATE,
-    RtpSender,
-    SendTo,
-)
+from app.channels.sip_sender import PACER, PACKET_S, PACKET_SAMPLES, RtpSender, SendTo
 from voice.codecs import Encoding, decode
 
 log = structlog.get_logger(__name__)
@@ -77,7 +70,7 @@ class RtpSession:
         socket.on_packet = self._received
 
     def _sent_all(self) -> None:
-        """From the send clock's thread: the queued agent audio has all gone out."""
+        """From the pacer link's thread: the queued agent audio has all gone out."""
         with contextlib.suppress(RuntimeError):  # the loop is closing
             self._loop.call_soon_threadsafe(self._drained.set)
 
@@ -90,15 +83,11 @@ class RtpSession:
         sent = self.sender.stats
         return {"sent": sent.sent, "received": self.received.received,
                 "keys": self.received.keys, "max_send_gap_ms": round(sent.max_gap_s * 1000, 1),
-                "send_clock_skipped": sent.skipped, "jitter": vars(self.jitter.stats)}
-
-    @property
-    def queued_s(self) -> float:
-        """Agent audio waiting to be sent."""
-        return self.sender.queued / RATE
+                "send_late": sent.late, "send_clock_skipped": sent.skipped,
+                "jitter": vars(self.jitter.stats)}
 
     def start(self) -> None:
-        CLOCK.add(self.sender)
+        PACER.add(self.sender)
         self._playout = asyncio.create_task(self._play_out())
 
     def play(self, pcm: np.ndarray) -> None:
@@ -131,8 +120,7 @@ class RtpSession:
                         await self._drained.wait()
 
     async def close(self) -> None:
-        CLOCK.remove(self.sender)
-        self.sender.close()  # no packet goes out after this returns
+        await self.sender.closed()  # no packet goes out after this returns
         if self._playout is not None:
             self._playout.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -4,7 +4,6 @@ configured port range. Only what a G.711 telephone call needs: no RTCP, no SRTP.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import socket
 import struct
@@ -96,12 +95,11 @@ class RtpSocket:
         if self.on_packet is not None:
             self.on_packet(packet, addr)
 
-    def send_now(self, packet: RtpPacket, addr: tuple[str, int]) -> None:
-        """Send from any thread, straight on the socket (a datagram is one system call; a
-        full send buffer drops the packet, as the network would)."""
-        if self._raw is not None:
-            with contextlib.suppress(OSError):
-                self._raw.sendto(packet.build(), addr)
+    def fileno(self) -> int:
+        """The bound socket's descriptor (the RTP pacer sends from a duplicate of it)."""
+        if self._raw is None:
+            raise OSError("rtp socket closed")
+        return self._raw.fileno()
 
     def close(self) -> None:
         """Close the port; callers on other threads must have stopped sending."""

@@ -28,6 +28,7 @@ from aiohttp import web
 from aiosipua import IncomingCall, SdpMessage, SipRequest, SipUAS, parse_sdp
 
 from app.campaigns.do_not_call import DoNotCallList
+from app.channels.opt_out import honour_opt_out
 from app.channels.sip_call import PhoneCall
 from app.channels.sip_flood import (
     FloodGate,
@@ -56,7 +57,7 @@ from app.context import CONTEXT
 from app.conversations import ConversationService, Exchange
 from app.model_loading import SpeechModelsOnce
 from app.organizations import Organization
-from dialog.state import OPTED_OUT, TRANSFERRED
+from dialog.state import TRANSFERRED
 from voice.config import VoiceConfig
 
 log = structlog.get_logger(__name__)
@@ -180,23 +181,11 @@ class SipServer:
         finally:
             if call.conversation is not None:
                 await self._conversations.hang_up(call.conversation)
-                await self._honour_opt_out(call, call.conversation)
+                await honour_opt_out(self._conversations, self._do_not_call, call.conversation,
+                                     caller_phone(sip.invite.headers.get_first("from")),
+                                     sip.call_id)
             self._calls.pop(sip.call_id, None)
             forget_later(call.uas, sip)
-
-    async def _honour_opt_out(self, call: _Call, conversation: str) -> None:
-        """A caller who asked on the call not to be called again goes on the do-not-call
-        list, when the call came from a number (From ``sip:+1...@``) that campaigns dial."""
-        number = caller_phone(call.sip.invite.headers.get_first("from"))
-        if self._do_not_call is None or number is None:
-            return
-        try:
-            if (await self._conversations.record(conversation)).outcome == OPTED_OUT:
-                await self._do_not_call.add([number], "opt_out")
-                log.info("caller opted out: number on the do-not-call list",
-                         call=call.sip.call_id)
-        except Exception:  # the call is over either way; the failure is logged
-            log.exception("opt-out not stored", call=call.sip.call_id)
 
     async def _leave(self, call: _Call, phone: PhoneCall) -> None:
         """Our end of a call the peer may still be in: the transfer the agent asked for,

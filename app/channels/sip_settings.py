@@ -48,6 +48,10 @@ class SipTrunk(BaseModel):
     username: str = Field("ava", min_length=1)
     password: SecretStr | None = Field(None, description="digest password")
     expires_s: int = Field(300, ge=60, le=86400, description="registration interval")
+    transport: Transport = Field(
+        "udp", description="how the registrar and the proxy are reached: udp, or tcp (one "
+                           "connection, kept for every call); a dialled URI's "
+                           "';transport=' comes first")
 
 
 class SipSettings(BaseModel):
@@ -73,8 +77,9 @@ class SipSettings(BaseModel):
         2.0, gt=0, le=30, description="keys pressed within this of each other are one entry")
     ring_timeout_s: float = Field(45, gt=0, le=300, description="outbound: wait for an answer")
     campaign_gateway: str | None = Field(
-        None, description="host:port campaign calls are dialled at (sip:<phone>@gateway); "
-                          "default: the trunk's proxy, else its registrar")
+        None, description="host:port campaign calls are dialled at (sip:<phone>@gateway; "
+                          "'host:port;transport=tcp' dials over TCP); default: the trunk's "
+                          "proxy, else its registrar")
     callback_number: str | None = Field(
         None, max_length=32, description="the number a voicemail left by a campaign call "
                                          "asks to call back (a contact's "

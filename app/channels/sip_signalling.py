@@ -1,6 +1,7 @@
-"""What the SIP server and the dialer share on top of aiosipua: transports, BYE sent with
-retransmission until answered, responses to in-dialog requests that keep the dialog, and
-the library's own logging kept quiet (its lines carry caller URIs: phone numbers)."""
+"""What the SIP server and the dialer share on top of aiosipua: transports (``sip_transport``),
+BYE sent with retransmission until answered, responses to in-dialog requests that keep the
+dialog, and the library's own logging kept quiet (its lines carry caller URIs: phone
+numbers)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from urllib.parse import unquote
 from aiosipua import (
     Dialog,
     DialogState,
-    SipMessage,
     SipRequest,
     SipResponse,
     SipUAC,
@@ -22,11 +22,12 @@ from aiosipua import (
     prettify_header_name,
     stringify_uri,
 )
-from aiosipua.transport import SipTransport, TcpSipTransport, UdpSipTransport, _UdpProtocol
+from aiosipua.transport import SipTransport
 from aiosipua.utils import format_addr
 
 from app.campaigns.phones import normalize_phone
-from app.channels.sip_settings import Transport
+from app.channels.sip_transport import make_transport as make_transport  # re-exported
+from app.channels.sip_transport import refuse, transport_name
 
 USER_AGENT = "Ava"
 _T1, _T2, _TIMEOUT = 0.5, 4.0, 32.0  # RFC 3261 timers E and F
@@ -36,75 +37,6 @@ def quiet_library_logs() -> None:
     """aiosipua logs each call's URIs at INFO and each bad datagram with a traceback; the
     channel logs what matters itself, without personal data."""
     logging.getLogger("aiosipua").setLevel(logging.CRITICAL)
-
-
-def _version_refused(transport: SipTransport, data: bytes, addr: tuple[str, int]) -> bool:
-    """A request of a SIP version other than 2.0 gets 505 (RFC 3261 section 8.2.2.1, RFC
-    4475 "badvers"); aiosipua reads past the version. True when ``data`` was such a one."""
-    start = data.lstrip(b"\r\n").split(b"\n", 1)[0].rstrip(b"\r")
-    if start.startswith(b"SIP/") or start.endswith(b" SIP/2.0"):
-        return False
-    try:
-        request = SipMessage.parse(data)
-    except Exception:  # aiosipua raises more than ValueError on garbage
-        return True
-    if isinstance(request, SipRequest):
-        _refuse(transport, request, addr, 505, "Version Not Supported")
-    return True
-
-
-def _refuse(transport: SipTransport, request: SipRequest, addr: tuple[str, int], status: int,
-            reason: str) -> None:
-    """An error response to a request aiosipua would wrongly accept."""
-    if not request.headers.get("via"):
-        return  # nowhere to answer
-    response = SipResponse(status_code=status, reason_phrase=reason)
-    for name in ("via", "from", "to", "call-id", "cseq"):
-        for value in request.headers.get(name):
-            response.headers.append(prettify_header_name(name), value)
-    with contextlib.suppress(Exception):
-        transport.send(response, addr)
-
-
-class _DatagramProtocol(_UdpProtocol):
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # aiosipua asserts a base class that Python 3.11's selector transport lacks.
-        self._owner._udp_transport = transport  # type: ignore[assignment]
-
-
-class UdpTransport(UdpSipTransport):
-    """aiosipua's UDP transport; port 0 becomes the port the system gave; SIP versions
-    other than 2.0 are refused."""
-
-    def _dispatch(self, data: bytes, addr: tuple[str, int]) -> None:
-        if not _version_refused(self, data, addr):
-            super()._dispatch(data, addr)
-
-    async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _DatagramProtocol(self), local_addr=self.local_addr)
-        self._udp_transport = transport
-        host, port = transport.get_extra_info("sockname")[:2]
-        self.local_addr = (str(host), int(port))
-
-
-class TcpTransport(TcpSipTransport):
-    """aiosipua's TCP transport; SIP versions other than 2.0 are refused."""
-
-    def _dispatch(self, data: bytes, addr: tuple[str, int]) -> None:
-        if not _version_refused(self, data, addr):
-            super()._dispatch(data, addr)
-
-
-def make_transport(kind: Transport, host: str, port: int) -> SipTransport:
-    if kind == "tcp":
-        return TcpTransport(local_addr=(host, port))
-    return UdpTransport(local_addr=(host, port))
-
-
-def transport_name(transport: SipTransport) -> str:
-    return "TCP" if transport.reliable else "UDP"
 
 
 def request_user(uri: str) -> str | None:
@@ -149,8 +81,10 @@ class _Pending:
 
 
 class ByeSender:
-    """Sends BYE in a dialog and, over UDP, sends it again (timer E) until a response comes
-    (``response_received``) or timer F runs out."""
+    """Sends BYE in a dialog and waits for its response (``response_received``) until timer
+    F runs out, sending it again over UDP (timer E): ``wait_all`` lets a caller close its
+    transport only once the peer has answered (a TCP peer whose connection is closed before
+    its 200 goes out sees a reset)."""
 
     def __init__(self) -> None:
         self._pending: dict[tuple[str, int], _Pending] = {}
@@ -168,8 +102,6 @@ class ByeSender:
         try:
             transport.send(bye, address)
         except (RuntimeError, OSError):  # a TCP peer that already closed its connection
-            return
-        if transport.reliable:
             return
         key = (dialog.call_id, dialog.local_cseq)
         self._pending[key] = _Pending(bye, address)
@@ -198,8 +130,9 @@ class ByeSender:
                         return
                 waited += interval
                 interval = min(interval * 2, _T2)
-                with contextlib.suppress(RuntimeError, OSError):
-                    transport.send(pending.request, pending.address)
+                if not transport.reliable:  # TCP delivers it or fails; it only waits
+                    with contextlib.suppress(RuntimeError, OSError):
+                        transport.send(pending.request, pending.address)
         finally:
             self._pending.pop(key, None)
 
@@ -248,7 +181,7 @@ def watch_messages(transport: SipTransport, byes: ByeSender,
         if isinstance(message, SipRequest):
             cseq = message.cseq
             if cseq is not None and cseq.method.upper() != message.method.upper():
-                _refuse(transport, message, address, 400, "CSeq Method Mismatch")
+                refuse(transport, message, address, 400, "CSeq Method Mismatch")
                 return
         elif isinstance(message, SipResponse):
             if byes.response_received(message):

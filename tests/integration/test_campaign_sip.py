@@ -265,12 +265,13 @@ def _check_agent_audio(calls: list[SippCall], recorder: StreamRecorder,
         audio = recorder.audio(call.rtp_port)
         write_wav(folder / f"{number:03d}-{kind.name.lower()}.wav", audio, 8000, Encoding.PCM16)
         lines = transcribe_lines(recognizer, audio, ASR_PROMPT)
+        lost = f"{recorder.lost(call.rtp_port)} packets lost on the way"
         if kind is Kind.VOICEMAIL:
             heard = " ".join(lines).lower()
-            assert all(word in heard for word in VOICEMAIL_WORDS), lines
+            assert all(word in heard for word in VOICEMAIL_WORDS), (lines, lost)
             assert not [word for word in PERSONAL if word in heard], lines
             continue
         name = by_phone[call.phone].name
         greeting = GREETING.replace("Maria Lopez", name)
         # First (a lone "Hi," before Piper's pause may make a line of its own before it).
-        assert heard_as(lines[:3], greeting) <= 1, lines
+        assert heard_as(lines[:3], greeting) <= 1, (lines, lost)

@@ -186,3 +186,103 @@ async def test_a_transfer_dials_the_person_once_the_stream_ends(server):
         async with session.post(after, data=form, headers=signed(after, form)) as response:
             twiml = await response.text()
     assert f"<Dial>{TRANSFER_TO}</Dial>" in twiml
+
+
+# -- opt-outs go on the do-not-call list ---------------------------------------------------
+
+CALLER = "+12125550143"
+
+
+async def webhook_parameters(session: aiohttp.ClientSession, server: RunningServer,
+                             form: dict[str, str], token: str = TOKEN) -> dict[str, str]:
+    """The ``<Stream>`` parameters the voice webhook answers ``form`` with, signed with
+    ``token``; a refusal fails with its status."""
+    from xml.etree import ElementTree
+
+    url = f"{server.url}/twilio/voice?org=riverside-clinic"
+    async with session.post(url, data=form, headers=signed(url, form, token)) as response:
+        response.raise_for_status()
+        answer = await response.text()
+    return {p.get("name", ""): p.get("value", "")
+            for p in ElementTree.fromstring(answer).iter("Parameter")}
+
+
+async def listed_numbers(server: RunningServer) -> list[tuple[str, str]]:
+    """The do-not-call list in the server's database (SQLite in its data folder)."""
+    from app.campaigns.do_not_call import DoNotCallList
+    from app.db import open_engine
+
+    database = server.log_path.parent / "ava-agent" / "ava.db"
+    engine = await open_engine(f"sqlite+aiosqlite:///{database}")
+    try:
+        return [(phone, source) for phone, source, _ in await DoNotCallList(engine).entries()]
+    finally:
+        await engine.dispose()
+
+
+async def call_saying(server: RunningServer, session: aiohttp.ClientSession, call_sid: str,
+                      parameters: dict[str, str], line: str) -> dict[str, Any]:
+    """A call whose stream starts with ``parameters``, where the caller says ``line`` after
+    the greeting and stays on until the agent ends the call; its stored record."""
+    media_url = server.url.replace("http", "ws") + "/twilio/media"
+    async with session.ws_connect(media_url, headers=signed(media_url, {})) as ws:
+        line_ = Line(ws)
+        listening = asyncio.create_task(line_.listen())
+        await ws.send_json({"event": "connected", "protocol": "Call", "version": "1.0.0"})
+        await ws.send_json({
+            "event": "start", "sequenceNumber": "1", "streamSid": f"MZ{call_sid}",
+            "start": {"accountSid": "AC1", "streamSid": f"MZ{call_sid}", "callSid": call_sid,
+                      "tracks": ["inbound"], "customParameters": parameters,
+                      "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000,
+                                      "channels": 1}}})
+        await until(lambda: "mark" in line_.events, 60)
+        await asyncio.sleep(4)
+        await line_.say(line)
+        await until(lambda: ws.closed, 60)  # the agent says goodbye and ends the stream
+        listening.cancel()
+    deadline = time.monotonic() + 30
+    while (record := await stored(session, server))["status"] != "ended":
+        assert time.monotonic() < deadline, "the call was not ended"
+        await asyncio.sleep(0.5)
+    return record
+
+
+async def test_the_webhook_passes_a_phone_callers_number_to_the_stream_and_no_other(server):
+    async with aiohttp.ClientSession() as session:
+        parameters = await webhook_parameters(session, server,
+                                              {"CallSid": "CA500", "From": "+1 (212) 555-0143"})
+        assert parameters["caller"] == CALLER  # E.164
+        assert parameters["caller_mac"] == twilio.caller_mac(TOKEN, "CA500", CALLER)
+        for caller in ("client:alice", "anonymous", "266696687", ""):
+            parameters = await webhook_parameters(session, server,
+                                                  {"CallSid": "CA501", "From": caller})
+            assert "caller" not in parameters and "caller_mac" not in parameters, caller
+
+
+async def test_an_opt_out_puts_the_callers_number_on_the_do_not_call_list(server):
+    async with aiohttp.ClientSession() as session:
+        # A forged webhook (wrong signature) gets nothing to vouch with.
+        forged = {"CallSid": "CA601", "From": "+13125550188"}
+        with pytest.raises(aiohttp.ClientResponseError) as refused:
+            await webhook_parameters(session, server, forged, token="forged")
+        assert refused.value.status == 403
+        # A stream claiming a number on its own, with the MAC the webhook gave another
+        # call's number: the caller opts out, and no number is listed.
+        genuine = await webhook_parameters(session, server,
+                                           {"CallSid": "CA600", "From": CALLER})
+        claimed = {"org": "riverside-clinic", "caller": "+13125550188",
+                   "caller_mac": genuine["caller_mac"]}
+        record = await call_saying(server, session, "CA601", claimed,
+                                   "Please stop calling me.")
+        assert record["outcome"] == "opted_out", record["turns"]
+
+        # The call the signed webhook vouched for: the number goes on the list once the
+        # stream has closed (after the agent's goodbye has played).
+        record = await call_saying(server, session, "CA600", genuine,
+                                   "Please stop calling me.")
+        assert record["outcome"] == "opted_out", record["turns"]
+    deadline = time.monotonic() + 30
+    while not (listed := await listed_numbers(server)):
+        assert time.monotonic() < deadline, "the number was not listed"
+        await asyncio.sleep(0.5)
+    assert listed == [(CALLER, "opt_out")]  # and never the number the forged stream named

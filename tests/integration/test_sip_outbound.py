@@ -14,6 +14,7 @@ import pytest
 from app.model_loading import load_asr
 from tests.conftest import run_app
 from tests.sip_peer import (
+    ANSWER_BYE,
     GREETING,
     Keys,
     Say,
@@ -24,6 +25,7 @@ from tests.sip_peer import (
     registrar_scenario,
     rtp_recorder,
     run_sipp,
+    sdp_offer,
     sipp_log,
     transcribe_lines,
     write_pcap,
@@ -110,3 +112,109 @@ def test_dial_to_a_peer_that_refuses_fails_with_its_reason(tmp_path: Path) -> No
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip().splitlines()[-1] == "call failed: 486 Busy Here"
     assert peer.returncode == 0, sipp_log(tmp_path / "busy")  # it got its ACK
+
+
+# -- over TCP ---------------------------------------------------------------------------
+# SIPp answers on TCP only (-t t1), so the call exists only if the dialer used TCP; the
+# INVITE's Via and Contact must say TCP too. Its 200 OK carries a Record-Route of two
+# (made-up) proxies: our ACK and BYE must name them as Route, in reverse order (RFC 3261
+# section 12.1.2), and be addressed to SIPp's Contact.
+
+_TCP_HEAD = """[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:callee@[local_ip]:[local_port];transport=tcp>"""
+
+_ROUTED = ("Route: &lt;sip:proxy-a[.]invalid;lr>[[:space:]]+"  # an XML attribute: &lt; is <
+           "Route: &lt;sip:proxy-b[.]invalid;lr>")
+
+_CALLEE_BYE = """<pause milliseconds="{pause_ms}"/>
+<send retrans="500"><![CDATA[
+BYE [$caller_contact] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:callee@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: [$caller]
+Call-ID: [call_id]
+CSeq: 1 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+<recv response="200"/>
+"""
+
+# The agent's BYE answered, its Route headers checked on the way.
+_AGENT_BYE = ANSWER_BYE.replace(
+    '"/>', '"><action>\n<ereg regexp="{routed}" search_in="msg" check_it="true" '
+    'assign_to="bye_routed"/>\n</action></recv>', 1)
+
+
+def tcp_callee_scenario(media_port: int, pcap: Path, *, hangs_up_after_s: float | None
+                        ) -> str:
+    """SIPp answering over TCP, checking what the INVITE, ACK and (ours) BYE say; it plays
+    ``pcap``, then hangs up after ``hangs_up_after_s`` or waits for our BYE."""
+    answer = (f"SIP/2.0 200 OK\n{_TCP_HEAD}\n"
+              "Record-Route: <sip:proxy-b.invalid;lr>, <sip:proxy-a.invalid;lr>\n"
+              f"Content-Type: application/sdp\nContent-Length: [len]\n\n"
+              f"{sdp_offer(media_port, 1)}\n")
+    steps = [
+        '<recv request="INVITE"><action>\n'
+        '<ereg regexp="SIP/2[.]0/TCP " search_in="hdr" header="Via:" check_it="true" '
+        'assign_to="via_tcp"/>\n'
+        '<ereg regexp="transport=tcp" search_in="hdr" header="Contact:" check_it="true" '
+        'assign_to="contact_tcp"/>\n'
+        '<ereg regexp="[^ ].*" search_in="hdr" header="From:" check_it="true" '
+        'assign_to="caller"/>\n'
+        '<ereg regexp="sips?:[^>]*" search_in="hdr" header="Contact:" check_it="true" '
+        'assign_to="caller_contact"/>\n</action></recv>\n',
+        f"<send><![CDATA[\nSIP/2.0 180 Ringing\n{_TCP_HEAD}\nContent-Length: 0\n\n]]></send>\n",
+        f"<send><![CDATA[\n{answer}]]></send>\n",
+        '<recv request="ACK"><action>\n'
+        f'<ereg regexp="^ACK sip:callee@127[.]0[.]0[.]1:[0-9]+;transport=tcp SIP/2[.]0" '
+        'search_in="msg" check_it="true" assign_to="ack_target"/>\n'
+        f'<ereg regexp="{_ROUTED}" search_in="msg" check_it="true" assign_to="ack_routed"/>\n'
+        '</action></recv>\n',
+        f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n',
+        (_AGENT_BYE.format(timeout_ms=60000, routed=_ROUTED) if hangs_up_after_s is None
+         else _CALLEE_BYE.format(pause_ms=int(hangs_up_after_s * 1000))),
+        '<Reference variables="via_tcp,contact_tcp,ack_target,ack_routed,caller,'
+        'caller_contact"/>\n']
+    if hangs_up_after_s is None:
+        steps[-1] = steps[-1].replace("ack_routed,", "ack_routed,bye_routed,")
+    return ('<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="tcp-callee">\n'
+            + "".join(steps) + "</scenario>\n")
+
+
+@pytest.mark.parametrize("who_hangs_up", ["agent", "callee"])
+def test_dial_over_tcp_greets_and_ends_with_bye(tmp_path: Path, who_hangs_up: str) -> None:
+    callee_port, rtp = free_udp_tcp_port(), free_udp_tcp_port()
+    contact = tmp_path / "contact.json"
+    contact.write_text(json.dumps(CONTACT))
+    script = [Say(7.0, "Okay, goodbye.")] if who_hangs_up == "agent" else []
+    pcap = write_pcap(tmp_path / "callee.pcap", caller_packets(script, total_s=10.0))
+    env = {"AVA_SIP__RTP_PORT_MIN": str(rtp - rtp % 2),
+           "AVA_SIP__RTP_PORT_MAX": str(rtp - rtp % 2 + 20)}
+    folder = tmp_path / "callee"
+    folder.mkdir()
+    with rtp_recorder() as heard:
+        scenario = tcp_callee_scenario(
+            heard.port, pcap, hangs_up_after_s=None if who_hangs_up == "agent" else 9.0)
+        callee = run_sipp(scenario, folder, "-i", "127.0.0.1", "-p", str(callee_port),
+                          "-t", "t1", "-mp", str(free_udp_tcp_port()), wait=False,
+                          timeout_s=100)
+        dial = run_app("dial", "--agent", "tests.agents:ScriptedAgent", "--contact",
+                       str(contact), "--to", f"sip:maria@127.0.0.1:{callee_port};transport=tcp",
+                       env=env, timeout=100)
+        callee.wait(30)
+    logs = dial.stderr[-3000:] + sipp_log(folder)
+    assert dial.returncode == 0, logs
+    # SIPp passes only if every check above held and the BYE, ours or its own, was answered.
+    assert callee.returncode == 0, logs
+    assert f"call ended by {'agent' if who_hangs_up == 'agent' else 'caller'}" in dial.stdout
+    if who_hangs_up == "agent":
+        assert "agent:  Thank you for calling. Goodbye." in dial.stdout
+    lines = transcribe_lines(load_asr(threads=1), heard.save(tmp_path / "heard.wav"))
+    heard_as(lines, "Hello, this is the test line at Riverside Clinic. How can I help you "
+                    "today?")
