@@ -89,14 +89,17 @@ async def _verify(agent: FlowAgent, text: str) -> None:
         lookahead.keep_early(agent, early, residue)
         check_birth_date(agent, dobs)
         return
+    if not lookahead.identity_residue(text, str(agent.setup.contact.get("name") or "")):
+        # "This is Maria", the end of a "Yes, ... this is Maria" split by a pause: the
+        # caller is still confirming who they are; not a question, not a wrong date.
+        agent.say_line("verify")
+        return
     main = (await agent.track([_main_request(agent, text)]))[0]
     if main.label == "why" and _understood(agent, main):
         agent.say_line("verify_why")
         agent.say_line("verify")
     elif main.label in GLOBAL_LABELS and main.label != "other" and _understood(agent, main):
         agent.handle_global(main.label, text)
-    elif not lookahead.identity_residue(text, str(agent.setup.contact.get("name") or "")):
-        agent.say_line("verify")  # "speaking", said after a pause: not a wrong date
     else:
         _missed_verification(agent)
 

@@ -110,6 +110,7 @@ class PhoneCall:
                 task.cancel()
         ended_by = self.session.ended_by or "caller"
         log.info("call ended", call=self.call_id, by=ended_by, turns=len(self.session.turns),
+                 cut_off=sum(turn.interrupted for turn in self.session.turns),
                  response_ms=[round(latency * 1000) for turn in self.session.turns
                               if (latency := turn.marks.response_latency) is not None],
                  stages_ms=[stages for turn in self.session.turns

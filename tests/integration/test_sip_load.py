@@ -47,25 +47,36 @@ def caller(index: int) -> CallerScript:
                         hang_up_s=32.0)
 
 
+def logged(server: RunningServer, event: str) -> Iterator[dict[str, Any]]:
+    """The server's JSON log entries for ``event``."""
+    for line in server.log().splitlines():
+        if line.startswith("{") and f'"{event}"' in line:
+            yield json.loads(line)
+
+
 def conversations_by_call(server: RunningServer) -> dict[str, dict[str, Any]]:
     """Each answered call's stored conversation, by SIP Call-ID (the server logs the pair)."""
     stored = {c["id"]: c for c in sip_conversations(server)}
-    pairs = {}
-    for line in server.log().splitlines():
-        if line.startswith("{") and '"sip call answered"' in line:
-            entry = json.loads(line)
-            pairs[entry["call"]] = stored[entry["conversation"]]
-    return pairs
+    return {entry["call"]: stored[entry["conversation"]]
+            for entry in logged(server, "sip call answered")}
 
 
-def assert_heard_whole(call: LoadCall, conversation: dict[str, Any], recognizer: object) -> None:
+def assert_heard_whole(call: LoadCall, conversation: dict[str, Any], cut_off: int,
+                       recognizer: object) -> None:
     """Every agent line of the stored conversation is in the call's audio, in order; the
-    last one may be cut short when the caller hung up on it."""
+    last one may be cut short when the caller hung up on it, and as many as the server
+    says the caller talked over (``cut_off``) may be missing."""
     said = [t["text"] for t in conversation["turns"] if t["role"] == "agent"]
     assert said[0] == GREETING
     checked = said if call.agent_hung_up() else said[:-1]
     lines = transcribe_lines(recognizer, call.heard.save(call.folder / "heard.wav"))
-    where = [heard_as(lines, text) for text in checked]
+    where = []
+    for text in checked:
+        try:
+            where.append(heard_as(lines, text))
+        except AssertionError:
+            cut_off -= 1
+            assert cut_off >= 0, (call.index, f"not heard: {text!r}", said, lines)
     assert where == sorted(where), (call.index, said, lines)
 
 
@@ -83,8 +94,9 @@ def test_ten_simultaneous_calls_run_whole_and_without_gaps(server: RunningServer
         by_call = conversations_by_call(server)
         assert sorted(by_call) == sorted(call.call_id() for call in calls)
         assert {c["status"] for c in by_call.values()} == {"ended"}
+        cut_off = {entry["call"]: entry["cut_off"] for entry in logged(server, "call ended")}
         recognizer = load_asr(threads=2)
         for call in calls:
             conversation = by_call[call.call_id()]
             assert len([t for t in conversation["turns"] if t["role"] == "caller"]) >= 1
-            assert_heard_whole(call, conversation, recognizer)
+            assert_heard_whole(call, conversation, cut_off[call.call_id()], recognizer)

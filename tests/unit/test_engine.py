@@ -107,6 +107,17 @@ async def test_a_question_is_answered_then_the_open_question_comes_back():
                                      "3:30 PM?")
 
 
+async def test_a_late_identity_confirmation_gets_the_date_question_again():
+    """"Yes, ... this is Maria" split by a pause: the second half is heard at the date of
+    birth question. Whatever the tracker makes of it, the question is asked again."""
+    flow_agent, _ = agent({"yeah": "yes", "this is maria": "question", "stop": "stop"})
+    said = await talk(flow_agent, "Yeah.", "This is Maria.")
+    assert said.splitlines()[-1] == "For your privacy, could you confirm your date of birth?"
+    assert flow_agent.state.verify_misses == 0
+    await flow_agent.handle(CallerSaid("stop calling me"))
+    assert flow_agent.state.outcome == "opted_out"
+
+
 async def test_three_misunderstandings_in_a_row_go_to_a_person():
     flow_agent, _ = agent({"speaking": "yes"})
     await talk(flow_agent, "speaking", "March 12 1984", "blorp", "blorp")
