@@ -34,7 +34,12 @@ _DATE_PATTERNS = (
 _THOUSANDS_YEAR = re.compile(r"\b(1|2),(\d{3})\b(?!,\d)")
 _HUNDRED_YEAR = re.compile(
     r"\b(19|20|1)00[,-]?\s*(?:(\d{2})|((?:19|20)\d{2}))\b(?![,.]?\d)")
+# "nineteen eighty four" as "1980, 4": the decade, then the year's last digit on its own.
+_DECADE_YEAR = re.compile(r"\b((?:19|20)[1-9])0,?\s+([1-9])\b(?![,.]?\d)")
 _NUMERIC = re.compile(r"(?<![\d:])(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{2}|\d{4})(?![\d:])")
+# "3 12 1984" said as numbers: a recognizer writes "3, 12, 1984" (a four-digit year only,
+# so a list of small numbers is not a date).
+_SPOKEN_NUMERIC = re.compile(r"(?<![\d:,])(\d{1,2}),?\s+(\d{1,2}),?\s+(\d{4})(?![\d:])")
 _ISO = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
 _MONTH_DAY = re.compile(
     rf"\b{_MONTH}\s+(?:the\s+)?{_DAY}\b|\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}\b")
@@ -72,7 +77,8 @@ def _spoken_years(text: str) -> str:
 
     text = _THOUSANDS_YEAR.sub(
         lambda m: m[1] + m[2] if 1900 <= int(m[1] + m[2]) <= 2099 else m[0], text)
-    return _HUNDRED_YEAR.sub(hundreds, text)
+    text = _HUNDRED_YEAR.sub(hundreds, text)
+    return _DECADE_YEAR.sub(lambda m: m[1] + m[2], text)
 
 
 def birth_dates(text: str, today: date) -> list[date]:
@@ -92,7 +98,7 @@ def birth_dates(text: str, today: date) -> list[date]:
     for match in _ISO.finditer(normal):
         if when := _valid(int(match[1]), int(match[2]), int(match[3])):
             found.append((match.start(), when))
-    for match in _NUMERIC.finditer(normal):
+    for match in (*_NUMERIC.finditer(normal), *_SPOKEN_NUMERIC.finditer(normal)):
         year = _year(match[3], today)
         for month, day in ((match[1], match[2]), (match[2], match[1])):  # US first
             if when := _valid(year, int(month), int(day)):
@@ -103,7 +109,7 @@ def birth_dates(text: str, today: date) -> list[date]:
 def remove_birth_dates(text: str) -> str:
     """The text without its full dates (so a birth date is not read as a wish)."""
     normal = _spoken_years(words_to_digits(text))
-    for pattern in (*_DATE_PATTERNS, _ISO, _NUMERIC):
+    for pattern in (*_DATE_PATTERNS, _ISO, _NUMERIC, _SPOKEN_NUMERIC):
         normal = pattern.sub(" ", normal)
     return " ".join(normal.split())
 

@@ -30,6 +30,8 @@ def test_every_spoken_form_of_a_birth_date(said):
     "March 12, 1900, 84.", "March 12, 1900-84", "3-12-100-84",  # a recognizer's "hundred"
     "March 12, 1,984", "The 12th on March 1984", "the 12th and March, 1984",
     "March 12, 1974, 1984.",  # the year heard twice: either may be meant
+    "March 12, 1980, 4.",  # "nineteen eighty four", the last word heard on its own
+    "3, 12, 1984", "3 12 1984",  # "three twelve nineteen eighty four"
 ])
 def test_how_a_recognizer_writes_a_spoken_birth_date(heard):
     assert date(1984, 3, 12) in birth_dates(heard, TODAY)
@@ -40,6 +42,8 @@ def test_a_recognizers_number_forms_are_no_date_on_their_own():
     assert birth_dates("March 12, 1900, 5", TODAY) == [date(1900, 3, 12)]
     assert birth_dates("I paid 1,984 dollars on March 12", TODAY) == []
     assert birth_dates("100 90", TODAY) == []
+    assert birth_dates("I have 2, 3, 4 kids", TODAY) == []
+    assert birth_dates("in 1980, 4 of us moved", TODAY) == []
 
 
 def test_numeric_dates_are_read_both_ways_and_incomplete_ones_not_at_all():
