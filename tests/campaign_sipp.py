@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import os
 import re
 import socket
 import subprocess
@@ -30,7 +29,15 @@ from pathlib import Path
 import numpy as np
 
 from app.caller_voice import speak
-from tests.sip_peer import Keys, Say, caller_packets, sipp, write_pcap
+from tests.sip_peer import (
+    Keys,
+    Say,
+    callee_bye,
+    caller_packets,
+    realtime_priority,
+    sipp,
+    write_pcap,
+)
 from voice.codecs import mulaw_decode, mulaw_encode
 
 RATE = 8000
@@ -142,25 +149,6 @@ def _send(status: str, *, cseq: str = "[last_CSeq:]", extra: str = "", sdp: str 
             "]]></send>\n")
 
 
-_HANG_UP = """<label id="play{kind}"/>
-<pause milliseconds="1500"/>
-<send retrans="500"><![CDATA[
-BYE [$caller_contact] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:callee@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: [$caller]
-Call-ID: [call_id]
-CSeq: 1 BYE
-{contact}
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-<recv response="200"/>
-<nop hide="true" next="end"/>
-"""
-
-
 def _refuse(label: str, status: str) -> str:
     return (f'<label id="{label}"/>\n' + _send(status) +
             '<recv request="ACK"/>\n<nop hide="true" next="end"/>\n')
@@ -188,7 +176,8 @@ def callees_scenario(media_port: int, pcaps: dict[Kind, Path], bye_wait_s: float
     steps += [f'<nop hide="true" test="k{int(kind)}" next="play{int(kind)}"/>\n'
               for kind in (*pcaps, Kind.HANGS_UP)]
     steps.append('<nop hide="true" next="hangup"/>\n')
-    steps.append(_HANG_UP.format(kind=int(Kind.HANGS_UP), contact=_CONTACT))
+    steps.append(f'<label id="play{int(Kind.HANGS_UP)}"/>\n' + callee_bye(1500, _CONTACT)
+                 + '<nop hide="true" next="end"/>\n')
     for kind, pcap in pcaps.items():
         steps.append(f'<label id="play{int(kind)}"/>\n'
                      f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n'
@@ -341,8 +330,7 @@ class StreamRecorder:
         self.sock.close()
 
     def _run(self) -> None:
-        with contextlib.suppress(OSError):  # a test without the privilege keeps its priority
-            os.sched_setscheduler(threading.get_native_id(), os.SCHED_FIFO, os.sched_param(10))
+        realtime_priority()
         self.sock.settimeout(0.2)
         while not self._stop.is_set():
             try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import re
 import select
 import socket
@@ -31,6 +30,7 @@ from tests.sip_peer import (
     caller_args,
     caller_packets,
     caller_scenario,
+    realtime_priority,
     run_sipp,
     sipp_log,
     write_pcap,
@@ -139,8 +139,7 @@ def recorders(count: int) -> Iterator[list[RtpRecorder]]:
     stop = threading.Event()
 
     def record() -> None:
-        with contextlib.suppress(OSError):  # a test without the privilege keeps its priority
-            os.sched_setscheduler(threading.get_native_id(), os.SCHED_FIFO, os.sched_param(10))
+        realtime_priority()
         by_socket = dict(zip(sockets, heard, strict=True))
         while not stop.is_set():
             ready, _, _ = select.select(sockets, [], [], 0.2)

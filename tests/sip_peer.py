@@ -5,8 +5,10 @@ agent's packets can be timed, decoded and transcribed."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import os
 import shutil
 import socket
 import struct
@@ -298,6 +300,26 @@ def _transaction(method: str, cseq: int, body: str = "") -> str:
     if method == "INVITE":
         text += _request("ACK", cseq)
     return text
+
+
+def callee_bye(pause_ms: int, contact: str = "") -> str:
+    """SIPp as the called side hanging up after ``pause_ms``: its BYE (with ``contact``, a
+    Contact header line, when given) and the 200 that answers it."""
+    contact_line = f"{contact}\n" if contact else ""
+    return (f'<pause milliseconds="{pause_ms}"/>\n<send retrans="500"><![CDATA[\n'
+            "BYE [$caller_contact] SIP/2.0\n"
+            "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+            "From: <sip:callee@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]\n"
+            "To: [$caller]\nCall-ID: [call_id]\nCSeq: 1 BYE\n"
+            f"{contact_line}Max-Forwards: 70\nContent-Length: 0\n\n"
+            ']]></send>\n<recv response="200"/>\n')
+
+
+def realtime_priority() -> None:
+    """The calling thread ahead of the server's (SCHED_FIFO), so that on a loaded box the
+    measuring side is not what stalls; a test without the privilege keeps its priority."""
+    with contextlib.suppress(OSError):
+        os.sched_setscheduler(threading.get_native_id(), os.SCHED_FIFO, os.sched_param(10))
 
 
 ANSWER_BYE = """<recv request="BYE" timeout="{timeout_ms}"/>

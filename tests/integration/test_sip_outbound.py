@@ -18,6 +18,7 @@ from tests.sip_peer import (
     GREETING,
     Keys,
     Say,
+    callee_bye,
     callee_scenario,
     caller_packets,
     free_udp_tcp_port,
@@ -130,21 +131,6 @@ Contact: <sip:callee@[local_ip]:[local_port];transport=tcp>"""
 _ROUTED = ("Route: &lt;sip:proxy-a[.]invalid;lr>[[:space:]]+"  # an XML attribute: &lt; is <
            "Route: &lt;sip:proxy-b[.]invalid;lr>")
 
-_CALLEE_BYE = """<pause milliseconds="{pause_ms}"/>
-<send retrans="500"><![CDATA[
-BYE [$caller_contact] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:callee@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: [$caller]
-Call-ID: [call_id]
-CSeq: 1 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-]]></send>
-<recv response="200"/>
-"""
-
 # The agent's BYE answered, its Route headers checked on the way.
 _AGENT_BYE = ANSWER_BYE.replace(
     '"/>', '"><action>\n<ereg regexp="{routed}" search_in="msg" check_it="true" '
@@ -178,7 +164,7 @@ def tcp_callee_scenario(media_port: int, pcap: Path, *, hangs_up_after_s: float 
         '</action></recv>\n',
         f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n',
         (_AGENT_BYE.format(timeout_ms=60000, routed=_ROUTED) if hangs_up_after_s is None
-         else _CALLEE_BYE.format(pause_ms=int(hangs_up_after_s * 1000))),
+         else callee_bye(int(hangs_up_after_s * 1000))),
         '<Reference variables="via_tcp,contact_tcp,ack_target,ack_routed,caller,'
         'caller_contact"/>\n']
     if hangs_up_after_s is None:
