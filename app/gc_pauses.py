@@ -2,8 +2,9 @@
 
 A full collection walks every object the process holds, and a server with Whisper, Piper,
 the SLM, torch and transformers loaded holds hundreds of thousands of them: one pass takes
-0.1-0.3 s on this class of machine, holding the GIL the whole time, and every call's RTP
-clock thread waits (measured: 228 ms gaps in all ten calls' audio at once). Freezing what
+0.1-0.3 s on this class of machine, holding the GIL the whole time, and every call's
+playout, transcripts and replies wait (measured while RTP was still timed in this process:
+228 ms gaps in all ten calls' audio at once; the RTP pacer now sends it). Freezing what
 the process loaded at start moves those objects out of the collector's reach; collections
 then only walk what calls create, which is little and short-lived. Long pauses that remain
 are logged, so a regression shows.
