@@ -2,7 +2,8 @@
 
 The GGUF is dequantized with transformers, saved as a plain Hugging Face checkpoint (used
 for the transformers baseline and for fine-tuning) and converted to a CTranslate2 int8
-model (used at run time: about three times faster on this CPU). Results are cached under
+model (used at run time: about twice as fast as float32; ``app.ct2_convert`` says why its
+weights use seven bits). Results are cached under
 ``<cache>/slm/<first 16 hex of the GGUF's sha256>/``, written to a temporary folder and
 renamed into place, so an interrupted run never leaves a half-converted model behind.
 """
@@ -19,6 +20,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from app.ct2_convert import FOLDER as CT2_FOLDER
+from app.ct2_convert import convert_int8
 from app.models import SLM_GGUF
 
 Report = Callable[[str], None]
@@ -37,7 +40,7 @@ class PreparedSlm:
 
     @property
     def ct2_dir(self) -> Path:
-        return self.root / "ct2-int8"
+        return self.root / CT2_FOLDER
 
     @property
     def ready(self) -> bool:
@@ -78,7 +81,7 @@ def prepare_slm(cache_dir: Path, report: Report = _stderr) -> PreparedSlm:
     try:
         _dequantize(gguf, staging.hf_dir, report)
         report(f"[4/{_STEPS}] converting to CTranslate2 int8")
-        _convert_ct2(staging.hf_dir, staging.ct2_dir)
+        convert_int8(staging.hf_dir, staging.ct2_dir)
         if entry.root.exists():
             shutil.rmtree(entry.root)
         staging.root.rename(entry.root)
@@ -109,15 +112,6 @@ def _dequantize(gguf: Path, out_dir: Path, report: Report) -> None:
     tokenizer.save_pretrained(str(out_dir))
 
 
-def _convert_ct2(hf_dir: Path, out_dir: Path) -> None:
-    from ctranslate2.converters import TransformersConverter
-
-    TransformersConverter(str(hf_dir)).convert(str(out_dir), quantization="int8")
-    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
-        if (hf_dir / name).exists():
-            shutil.copy2(hf_dir / name, out_dir / name)
-
-
 TRACKER_ADAPTER = Path(__file__).resolve().parent.parent / "dialog" / "models" / "tracker-lora"
 
 
@@ -129,7 +123,7 @@ class PreparedTracker:
 
     @property
     def model_dir(self) -> Path:
-        return self.root / "ct2-int8"
+        return self.root / CT2_FOLDER
 
     @property
     def ready(self) -> bool:
@@ -167,7 +161,7 @@ def prepare_tracker(cache_dir: Path, report: Report = _stderr,
         report("merging the state tracker's adapters into the SLM")
         merge_adapter(base.hf_dir, adapter_dir, staging / "merged")
         report("converting the state tracker to CTranslate2 int8")
-        _convert_ct2(staging / "merged", staging / "ct2-int8")
+        convert_int8(staging / "merged", staging / CT2_FOLDER)
         shutil.rmtree(staging / "merged")
         if entry.root.exists():
             shutil.rmtree(entry.root)
