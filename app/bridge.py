@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from dialog.agent import ConversationAgent
+from dialog.dates import birth_dates
 from dialog.events import CallerEvent, CallerHungUp, CallerSaid, KeypadDigits, SilenceTimeout
-from voice.responder import Speech
+from voice.responder import AnswerCheck, Speech
+
+
+def _holds_a_date(text: str) -> bool:
+    return bool(birth_dates(text, date.today()))
+
+
+ANSWER_CHECKS: dict[str, AnswerCheck] = {"date": _holds_a_date}
+
+
+def speech(text: str, *, end_call: bool, listen_for: str | None,
+           listen_form: str | None) -> Speech:
+    """A reply as the voice session speaks it, with the dialogue's hints for the recognizer
+    (``listen_form`` becomes the test of which reading of the answer to take)."""
+    return Speech(text, end_call=end_call, listen_for=listen_for,
+                  expects=ANSWER_CHECKS.get(listen_form or ""))
 
 
 class DialogueResponder:
@@ -15,7 +33,8 @@ class DialogueResponder:
 
     async def greeting(self) -> Speech | None:
         reply = await self.agent.start()
-        return Speech(reply.text, end_call=reply.ends_call, listen_for=reply.listen_for)
+        return speech(reply.text, end_call=reply.ends_call, listen_for=reply.listen_for,
+                      listen_form=reply.listen_form)
 
     async def heard(self, text: str) -> Speech:
         return await self._answer(CallerSaid(text))
@@ -31,4 +50,5 @@ class DialogueResponder:
 
     async def _answer(self, event: CallerEvent) -> Speech:
         reply = await self.agent.handle(event)
-        return Speech(reply.text, end_call=reply.ends_call, listen_for=reply.listen_for)
+        return speech(reply.text, end_call=reply.ends_call, listen_for=reply.listen_for,
+                      listen_form=reply.listen_form)

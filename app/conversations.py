@@ -79,7 +79,8 @@ class Exchange:
     reply: TurnRecord | None
     ended: bool
     outcome: str | None
-    listen_for: str | None = None  # the reply's hint for a speech recognizer (Reply)
+    listen_for: str | None = None  # the reply's hints for a speech recognizer (Reply)
+    listen_form: str | None = None
 
 
 def _state_of(agent: ConversationAgent) -> tuple[str | None, dict[str, Any]]:
@@ -192,12 +193,12 @@ class ConversationService:
                 return await self._stored_exchange(conversation_id, duplicate.turn)
             if listener is not None:
                 await listener.caller_stored(caller)
-            reply, listen_for = await self._reply(live, event, caller.seq + 1, listener)
-            return Exchange(caller, reply, live.agent.ended, _state_of(live.agent)[0],
-                            listen_for)
+            stored, reply = await self._reply(live, event, caller.seq + 1, listener)
+            return Exchange(caller, stored, live.agent.ended, _state_of(live.agent)[0],
+                            reply.listen_for, reply.listen_form)
 
     async def _reply(self, live: LiveConversation, event: CallerEvent, reply_seq: int,
-                     listener: ExchangeListener | None) -> tuple[TurnRecord, str | None]:
+                     listener: ExchangeListener | None) -> tuple[TurnRecord, Reply]:
         started = time.perf_counter()
         try:
             reply: Reply = await live.agent.handle(event)
@@ -213,7 +214,7 @@ class ConversationService:
                 await listener.reply_piece(reply_seq, piece)
         stored = await self._store.append_turn(live.id, "agent", reply.text, act=reply.act)
         await self._save_state(live)
-        return stored, reply.listen_for
+        return stored, reply
 
     async def hang_up(self, conversation_id: str) -> None:
         """The caller left for good: the agent records it and the conversation ends."""

@@ -54,6 +54,10 @@ def _bounded(text: str) -> str:
     return f"{text[:half]} ... {text[-half:]}"
 
 
+# Steps whose answer has a fixed form, told to the recognizer with the reply (Reply).
+LISTEN_FORMS = {"verify": "date"}
+
+
 def _keypad_text(digits: str) -> str:
     """Keys as words: 1 is yes and 2 is no (the usual phone menu), longer input as typed."""
     return {"1": "yes", "2": "no"}.get(digits, digits)
@@ -155,7 +159,8 @@ class FlowAgent(ConversationAgent):
         reply = Reply(text, act=act, actions=tuple(self._acted),
                       state_changes={"step": self.state.step, "outcome": self.state.outcome,
                                      "slots": dict(self.state.slots)},
-                      listen_for=self._listen_hint())
+                      listen_for=self._listen_hint(),
+                      listen_form=LISTEN_FORMS.get(self.state.step))
         self._said, self._acted = [], []
         return reply
 

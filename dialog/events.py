@@ -64,6 +64,9 @@ class Reply:
     # What the caller's answer will likely hold, in words ("a date of birth, such as ..."):
     # a speech channel gives it to its recognizer as context. None: nothing in particular.
     listen_for: str | None = None
+    # The kind of answer asked for, when it has a fixed form ("date"): a recognizer with
+    # several readings of the answer may take the first of that form. None: free speech.
+    listen_form: str | None = None
 
     @property
     def ends_call(self) -> bool:

@@ -27,7 +27,8 @@ _TOPIC_GLUE = {"to", "too", "for", "the", "go", "also", "with", "me", "it", "as"
                "and", "a", "some", "any", "by"}
 _CLAUSE_BREAK = re.compile(r"[,;.!]+|\s(?:and|but|also|plus)\s", re.IGNORECASE)
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
-_IDENTITY = (r"uh|um|er|hmm|oh|ah|well|hi|hello|hey|yes|yeah|yep|yup|sure|speaking|"
+_IDENTITY = (r"uh|um|er|hmm|oh|ah|well|ok|okay|alright|all right|hi|hello|hey|yes|yeah|yep|yup|"
+             r"sure|speaking|"
              r"correct|that's right|that is right|it's me|it is me|that's me|this is me|"
              r"this is (?:she|he|they)|(?:she|he)'s speaking|(?:this|it) is|it's|i am|i'm|"
              r"that's|that is|you are|you're|speaking to (?:her|him)|go ahead")

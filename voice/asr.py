@@ -23,6 +23,7 @@ from livekit.agents.types import NOT_GIVEN, APIConnectOptions, NotGivenOr
 
 from voice.codecs import Resampler
 from voice.errors import ModelUnavailableError
+from voice.responder import AnswerCheck
 
 WHISPER_RATE = 16000
 
@@ -59,6 +60,11 @@ class WhisperRecognizer:
     padding_s = 3.0
     no_speech_threshold = 0.6
     tokens_per_second = 6  # fast speech is about 4 tokens a second
+    # Readings searched when an answer of a fixed form is due. On 80 random dates of birth
+    # spoken in eight forms by espeak-ng through 8 kHz mu-law, the first date among eight
+    # beam readings was the caller's 49 times, the greedy reading 30 (a wrong date: 23
+    # against 21). It costs about 26 ms a decode.
+    form_readings = 8
 
     def __init__(self, model: WhisperModel, *, min_window_s: float = 8.0,
                  beam_size: int = 1) -> None:
@@ -71,7 +77,13 @@ class WhisperRecognizer:
         self._tokenizer = Tokenizer(model.hf_tokenizer, multilingual=False,
                                     task="transcribe", language="en")
 
-    def transcribe(self, pcm16k: np.ndarray, prompt: str | None = None) -> Transcript:
+    def transcribe(self, pcm16k: np.ndarray, prompt: str | None = None,
+                   expects: AnswerCheck | None = None) -> Transcript:
+        """The utterance's text. With ``expects`` (an answer of a fixed form is due, such as
+        a date of birth), the first of ``form_readings`` beam-search readings that has that
+        form, or else the best reading. The check only says whether a reading has the form,
+        never whether it is right: which reading wins is still the model's order.
+        """
         started = time.perf_counter()
         audio_s = len(pcm16k) / WHISPER_RATE
         window = max(self.min_window_s, audio_s + self.padding_s)
@@ -82,15 +94,18 @@ class WhisperRecognizer:
         features = self._model.feature_extractor(audio)[:, : samples // 160]
         encoded = self._model.model.encode(get_ctranslate2_storage(features[None]), to_cpu=False)
         prefix = self._prefix(prompt)
+        readings = 1 if expects is None else self.form_readings
         result = self._model.model.generate(
-            encoded, [prefix], beam_size=self.beam_size, return_scores=True,
-            return_no_speech_prob=True,
+            encoded, [prefix], beam_size=max(self.beam_size, readings),
+            num_hypotheses=readings, return_scores=True, return_no_speech_prob=True,
             max_length=len(prefix) + int(audio_s * self.tokens_per_second) + 8,
             suppress_blank=True, suppress_tokens=[-1],
         )[0]
-        ids = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
-        text = _drop_repeats(self._tokenizer.decode(ids).strip())
-        confidence = float(np.exp(result.scores[0])) if result.scores else 0.0
+        texts = [_drop_repeats(self._tokenizer.decode(
+            [t for t in ids if t < self._tokenizer.eot]).strip()) for ids in result.sequences_ids]
+        chosen = next((i for i, text in enumerate(texts) if expects and expects(text)), 0)
+        text = texts[chosen]
+        confidence = float(np.exp(result.scores[chosen])) if result.scores else 0.0
         if result.no_speech_prob > self.no_speech_threshold and confidence < 0.4:
             text = ""
         return Transcript(text, confidence, audio_s, time.perf_counter() - started)
@@ -136,6 +151,7 @@ class WhisperSTT(stt.STT):
         super().__init__(capabilities=stt.STTCapabilities(streaming=False, interim_results=False))
         self._recognizer = recognizer
         self.prompt = prompt
+        self.expects: AnswerCheck | None = None
 
     @property
     def model(self) -> str:
@@ -158,7 +174,8 @@ class WhisperSTT(stt.STT):
             pcm = pcm.reshape(-1, frame.num_channels).mean(axis=1).astype(np.int16)
         resampler = Resampler(frame.sample_rate, WHISPER_RATE)
         pcm16k = np.concatenate([resampler.push(pcm), resampler.flush()])
-        result = await asyncio.to_thread(self._recognizer.transcribe, pcm16k, self.prompt)
+        result = await asyncio.to_thread(self._recognizer.transcribe, pcm16k, self.prompt,
+                                         self.expects)
         return stt.SpeechEvent(
             type=stt.SpeechEventType.FINAL_TRANSCRIPT,
             alternatives=[stt.SpeechData(language=LanguageCode("en"), text=result.text,

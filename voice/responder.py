@@ -6,19 +6,25 @@ to this protocol. A reply is text to speak and whether the call ends after it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+AnswerCheck = Callable[[str], bool]
+"""Whether a reading of an utterance has the form of the answer due (say, holds a date)."""
 
 
 @dataclass(frozen=True)
 class Speech:
     """What the agent says next; ``end_call``: hang up once it has been heard.
     ``listen_for``: what the caller's answer will likely hold, in words, given to the
-    recognizer as context for the next turns (None: the configured prompt)."""
+    recognizer as context for the next turns (None: the configured prompt). ``expects``:
+    whether a reading of the next answer has the form asked for (None: any form)."""
 
     text: str
     end_call: bool = False
     listen_for: str | None = None
+    expects: AnswerCheck | None = None
 
 
 class Responder(Protocol):

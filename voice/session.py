@@ -243,6 +243,7 @@ class VoiceSession:
         then tends to hear the question again, or the caller's words bent towards it."""
         parts = (self.config.asr_prompt, speech.listen_for)
         self._stt.prompt = " ".join(part.strip() for part in parts if part) or None
+        self._stt.expects = speech.expects
 
     def _speak(self, speech: Speech) -> None:
         self._listen_after(speech)

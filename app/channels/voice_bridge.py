@@ -10,6 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
+from app.bridge import speech
 from app.conversations import ConversationService, Exchange
 from dialog.events import CallerSaid, KeypadDigits, SilenceTimeout
 from voice.codecs import resample
@@ -85,7 +86,8 @@ class ConversationResponder:
         exchange = await self._conversations.take(self._id, event)
         await self._show(exchange)
         reply = exchange.reply.text if exchange.reply is not None else ""
-        return Speech(reply, end_call=exchange.ended, listen_for=exchange.listen_for)
+        return speech(reply, end_call=exchange.ended, listen_for=exchange.listen_for,
+                      listen_form=exchange.listen_form)
 
     async def keyed(self, digits: str) -> Speech:
         return await self._answer(KeypadDigits(digits))

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.speech import words
+from tests.speech import speak, words
 from voice.codecs import mulaw_decode, mulaw_encode, resample
 from voice.wavfile import read_wav
 
@@ -27,6 +27,21 @@ def test_piper_speech_survives_a_phone_line_and_whisper(speech_models):
     heard = speech_models.recognizer.transcribe(phone_line(audio, 22050))
     expected = set(words(sentence)) - {"doctor", "patel", "three", "thirty"}  # Dr., 3.30
     assert len(expected & set(words(heard.text))) >= 0.8 * len(expected), heard.text
+
+
+def test_an_answer_of_a_fixed_form_is_the_first_reading_of_that_form(speech_models):
+    line = phone_line(speak("June fifth, nineteen ninety", 16000), 16000)
+    offered: list[str] = []
+
+    def offer(text: str) -> bool:
+        offered.append(text)
+        return False
+
+    recognizer = speech_models.recognizer
+    best = recognizer.transcribe(line, expects=offer).text
+    assert len(offered) == recognizer.form_readings and best == offered[0]
+    wanted = next(text for text in reversed(offered) if text != offered[0])
+    assert recognizer.transcribe(line, expects=lambda text: text == wanted).text == wanted
 
 
 def test_silence_and_noise_give_no_words(speech_models):
