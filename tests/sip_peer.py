@@ -192,12 +192,13 @@ def rtp_recorder() -> Iterator[RtpRecorder]:
         sock.close()
 
 
-def transcribe_lines(recognizer: object, pcm: np.ndarray, prompt: str = NAMES) -> list[str]:
-    """What the agent said, one entry per stretch of speech (pauses of 0.35 s split them).
+def transcribe_lines(recognizer: object, pcm: np.ndarray, prompt: str = NAMES, *,
+                     min_gap_s: float = 0.35) -> list[str]:
+    """What the agent said, one entry per stretch of speech (pauses of ``min_gap_s`` split them).
     ``prompt`` gives Whisper the names a deployment would give it (``AVA_VOICE__ASR_PROMPT``):
     without them Whisper tiny tends to stop early in a long line after "Dr."."""
     lines = []
-    for start, end in active_spans(pcm, RATE, min_gap_s=0.35):
+    for start, end in active_spans(pcm, RATE, min_gap_s=min_gap_s):
         piece = pcm[max(0, int((start - 0.3) * RATE)): int((end + 0.5) * RATE)]
         if end - start >= 0.3:
             audio = resample(piece, RATE, 16000)
