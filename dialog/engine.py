@@ -165,8 +165,10 @@ class FlowAgent(ConversationAgent):
         return reply
 
     def _listen_hint(self) -> str | None:
-        """The open question's ``listen_<step>`` line, details filled in, for a recognizer."""
-        template = self.lines.lines.get(f"listen_{self.state.step}")
+        """What an answer to the open question sounds like, details filled in, for a
+        recognizer: a flow step's ``listen``, or a built-in step's ``listen_<step>`` line."""
+        spec = self.step_spec()
+        template = spec.listen if spec else self.lines.lines.get(f"listen_{self.state.step}")
         return fill(template, self.fields, verified=self.state.verified) if template else None
 
     # -- helpers for steps -----------------------------------------------------------

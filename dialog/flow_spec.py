@@ -48,6 +48,8 @@ class Intent(_Spec):
 class Step(_Spec):
     say: str | None = None
     ask: str | None = Field(None, description="the open question, re-asked after a detour")
+    listen: str | None = Field(None, description="what an answer sounds like, told to the "
+                               "speech recognizer (the step's own words: 'renew', not 'remove')")
     collect: Literal["preference", "slot_choice", "text"] | None = None
     slot: str | None = Field(None, description="for yes/no steps: the bool slot it answers")
     topic: list[str] = Field(default_factory=list,

@@ -88,6 +88,14 @@ async def test_the_birth_date_question_tells_the_recognizer_what_to_listen_for()
     assert verified.listen_for is None and verified.listen_form is None
 
 
+async def test_a_flow_steps_own_words_are_told_to_the_recognizer():
+    flow_agent, _ = agent({"speaking": "yes", "move": "move"})
+    await talk(flow_agent, "speaking")
+    asked = await flow_agent.handle(CallerSaid("March 12 1984, I need to move my appointment"))
+    assert "What day and time" in asked.text and "Thursday" in (asked.listen_for or "")
+    assert asked.listen_form is None
+
+
 async def test_intent_said_before_verification_is_handled_right_after():
     flow_agent, tracker = agent({"speaking": "yes", "move": "move"})
     said = await talk(flow_agent, "speaking",
