@@ -19,6 +19,7 @@ from tests.benchmarks import (
     campaign_sip_bench,
     chat_load_bench,
     dialog_bench,
+    phone_answers_bench,
     router_bench,
     sip_load_bench,
     voice_bench,
@@ -26,7 +27,8 @@ from tests.benchmarks import (
 
 BENCHMARKS = {"voice": voice_bench.run, "dialog": dialog_bench.run, "router": router_bench.run,
               "chat_load": chat_load_bench.run, "campaign_schedule": campaign_schedule_bench.run,
-              "campaign_sip": campaign_sip_bench.run, "sip_load": sip_load_bench.run}
+              "campaign_sip": campaign_sip_bench.run, "sip_load": sip_load_bench.run,
+              "phone_answers": phone_answers_bench.run}
 
 
 def _progress(benchmark: str, line: str) -> None:
