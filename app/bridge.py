@@ -6,7 +6,14 @@ from datetime import date
 
 from dialog.agent import ConversationAgent
 from dialog.dates import birth_dates
-from dialog.events import CallerEvent, CallerHungUp, CallerSaid, KeypadDigits, SilenceTimeout
+from dialog.events import (
+    CallerEvent,
+    CallerHungUp,
+    CallerSaid,
+    KeypadDigits,
+    Reply,
+    SilenceTimeout,
+)
 from voice.responder import AnswerCheck, Speech
 
 
@@ -25,6 +32,11 @@ def speech(text: str, *, end_call: bool, listen_for: str | None,
                   expects=ANSWER_CHECKS.get(listen_form or ""))
 
 
+def _reply_speech(reply: Reply) -> Speech:
+    return speech(reply.text, end_call=reply.ends_call, listen_for=reply.listen_for,
+                  listen_form=reply.listen_form)
+
+
 class DialogueResponder:
     """Speaks what the dialogue agent replies; hangs up when its reply ends the call."""
 
@@ -32,9 +44,7 @@ class DialogueResponder:
         self.agent = agent
 
     async def greeting(self) -> Speech | None:
-        reply = await self.agent.start()
-        return speech(reply.text, end_call=reply.ends_call, listen_for=reply.listen_for,
-                      listen_form=reply.listen_form)
+        return _reply_speech(await self.agent.start())
 
     async def heard(self, text: str) -> Speech:
         return await self._answer(CallerSaid(text))
@@ -49,6 +59,4 @@ class DialogueResponder:
         await self.agent.handle(CallerHungUp())
 
     async def _answer(self, event: CallerEvent) -> Speech:
-        reply = await self.agent.handle(event)
-        return speech(reply.text, end_call=reply.ends_call, listen_for=reply.listen_for,
-                      listen_form=reply.listen_form)
+        return _reply_speech(await self.agent.handle(event))

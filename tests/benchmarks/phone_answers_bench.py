@@ -25,27 +25,26 @@ from app.config import Settings
 from app.model_loading import load_asr
 from dialog.catalog import common_lines, load_flows
 from dialog.dates import birth_dates, parse_preference
+from dialog.numbers import ordinal_suffix
 
 DATES = 96
 PREFERENCES = 60
 SEED = 7
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("America/New_York"))
 
 
 def _ordinal(n: int) -> str:
-    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+    return f"{n}{ordinal_suffix(n)}"
 
 
 DATE_FORMS: tuple[Callable[[date], str], ...] = (
-    lambda d: f"{MONTHS[d.month - 1]} {_ordinal(d.day)}, {d.year}",
-    lambda d: f"{d.day} {MONTHS[d.month - 1]} {d.year % 100:02d}",
+    lambda d: f"{d:%B} {_ordinal(d.day)}, {d.year}",
+    lambda d: f"{d.day} {d:%B} {d.year % 100:02d}",
     lambda d: f"{d.month}/{d.day}/{d.year}",
-    lambda d: f"{MONTHS[d.month - 1]} {d.day} {d.year}",
-    lambda d: f"It's {MONTHS[d.month - 1]} {d.day}, {d.year}",
-    lambda d: f"um, {MONTHS[d.month - 1]} {_ordinal(d.day)}, {d.year}",
-    lambda d: f"the {_ordinal(d.day)} of {MONTHS[d.month - 1]}, {d.year}",
+    lambda d: f"{d:%B} {d.day} {d.year}",
+    lambda d: f"It's {d:%B} {d.day}, {d.year}",
+    lambda d: f"um, {d:%B} {_ordinal(d.day)}, {d.year}",
+    lambda d: f"the {_ordinal(d.day)} of {d:%B}, {d.year}",
     lambda d: f"{d.year}-{d.month:02d}-{d.day:02d}",
 )
 
