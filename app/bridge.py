@@ -14,7 +14,7 @@ from dialog.events import (
     Reply,
     SilenceTimeout,
 )
-from voice.responder import AnswerCheck, Speech
+from voice.responder import AnswerCheck, ExpectedAnswer, Speech
 
 
 def _holds_a_date(text: str) -> bool:
@@ -24,17 +24,17 @@ def _holds_a_date(text: str) -> bool:
 ANSWER_CHECKS: dict[str, AnswerCheck] = {"date": _holds_a_date}
 
 
-def speech(text: str, *, end_call: bool, listen_for: str | None,
-           listen_form: str | None) -> Speech:
+def speech(text: str, *, end_call: bool, listen_for: str | None, listen_form: str | None,
+           expected: ExpectedAnswer | None = None) -> Speech:
     """A reply as the voice session speaks it, with the dialogue's hints for the recognizer
     (``listen_form`` becomes the test of which reading of the answer to take)."""
     return Speech(text, end_call=end_call, listen_for=listen_for,
-                  expects=ANSWER_CHECKS.get(listen_form or ""))
+                  expects=ANSWER_CHECKS.get(listen_form or ""), expected=expected)
 
 
 def _reply_speech(reply: Reply) -> Speech:
     return speech(reply.text, end_call=reply.ends_call, listen_for=reply.listen_for,
-                  listen_form=reply.listen_form)
+                  listen_form=reply.listen_form, expected=reply.listen_expected)
 
 
 class DialogueResponder:

@@ -28,6 +28,7 @@ from app.conversation_store import (
 from app.metrics import Metrics
 from app.redaction import redact_text
 from dialog.agent import ConversationAgent, ConversationSetup
+from dialog.dates import ExpectedBirthDate
 from dialog.events import (
     TRANSFER,
     CallerEvent,
@@ -81,6 +82,7 @@ class Exchange:
     outcome: str | None
     listen_for: str | None = None  # the reply's hints for a speech recognizer (Reply)
     listen_form: str | None = None
+    listen_expected: ExpectedBirthDate | None = field(default=None, repr=False)  # not stored
 
 
 def _state_of(agent: ConversationAgent) -> tuple[str | None, dict[str, Any]]:
@@ -195,7 +197,7 @@ class ConversationService:
                 await listener.caller_stored(caller)
             stored, reply = await self._reply(live, event, caller.seq + 1, listener)
             return Exchange(caller, stored, live.agent.ended, _state_of(live.agent)[0],
-                            reply.listen_for, reply.listen_form)
+                            reply.listen_for, reply.listen_form, reply.listen_expected)
 
     async def _reply(self, live: LiveConversation, event: CallerEvent, reply_seq: int,
                      listener: ExchangeListener | None) -> tuple[TurnRecord, Reply]:

@@ -4,17 +4,19 @@
   "3/12/1984"; numeric forms are read month-first and day-first).
 - ``TimePreference``: "Thursday afternoon", "next week", "tomorrow at 3", corrections
   ("Tuesday, no, Wednesday": the later words win).
+- ``ExpectedBirthDate``: a contact's date of birth as a speech recognizer may confirm it.
 - ``speak_date`` / ``speak_time`` / ``speak_money``: the agent's way of saying them.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from dialog.numbers import MONTHS, words_to_digits
+from dialog.numbers import MONTHS, ordinal_suffix, words_to_digits
 
 _MONTH_NUMBER = {name: i + 1 for i, name in enumerate(MONTHS)}
 _MONTH_NUMBER.update({name[:3]: i + 1 for i, name in enumerate(MONTHS)})
@@ -112,6 +114,48 @@ def remove_birth_dates(text: str) -> str:
     for pattern in (*_DATE_PATTERNS, _ISO, _NUMERIC, _SPOKEN_NUMERIC):
         normal = pattern.sub(" ", normal)
     return " ".join(normal.split())
+
+
+def written_dates(when: date) -> tuple[str, ...]:
+    """The ways Whisper writes a spoken date of birth."""
+    day = f"{when.day}{ordinal_suffix(when.day)}"
+    return (f"{when:%B} {when.day}, {when.year}.", f"{when.day} {when:%B} {when.year}.",
+            f"{when.month}/{when.day}/{when.year}.", f"{when:%B} {day}, {when.year}.",
+            f"The {day} of {when:%B}, {when.year}.")
+
+
+def near_dates(when: date) -> list[date]:
+    """Dates a caller guessing close to ``when`` would say: a day or two off, a month off,
+    a year or ten years off, ten days off, and the day and month swapped."""
+    near: list[date | None] = [when + timedelta(days=shift) for shift in (-10, -2, -1, 1, 2, 10)]
+    for years in (-10, -1, 1, 10):
+        near.append(_valid(when.year + years, when.month, when.day))
+    for months in (-1, 1):
+        index = when.month - 1 + months
+        near.append(_valid(when.year + index // 12, index % 12 + 1, when.day))
+    near.append(_valid(when.year, when.day, when.month))
+    return [other for other in dict.fromkeys(near) if other is not None and other != when]
+
+
+@dataclass(frozen=True)
+class ExpectedBirthDate:
+    """A contact's date of birth, for a recognizer to confirm from the audio against the
+    dates near it (``voice.responder.ExpectedAnswer``). Never shown in a repr."""
+
+    born: date = field(repr=False)
+    today: date = field(repr=False)
+
+    def said_in(self, reading: str) -> bool:
+        return self.born in birth_dates(reading, self.today)
+
+    def written(self) -> Sequence[str]:
+        return written_dates(self.born)
+
+    def rivals(self, form: int, readings: Sequence[str]) -> Sequence[str]:
+        heard = [when for text in readings for when in birth_dates(text, self.today)]
+        others = dict.fromkeys(when for when in (*near_dates(self.born), *heard)
+                               if when != self.born)
+        return [written_dates(when)[form] for when in others]
 
 
 @dataclass(frozen=True)

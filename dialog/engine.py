@@ -16,6 +16,7 @@ from typing import Protocol
 
 from dialog import actions, steps
 from dialog.agent import ConversationAgent, ConversationSetup
+from dialog.dates import ExpectedBirthDate
 from dialog.events import END_CALL, TRANSFER, Action, CallerSaid, KeypadDigits, Reply
 from dialog.flow_spec import Effect, Flow, Intent, Lines, Step
 from dialog.render import fill, render_fields
@@ -160,9 +161,16 @@ class FlowAgent(ConversationAgent):
                       state_changes={"step": self.state.step, "outcome": self.state.outcome,
                                      "slots": dict(self.state.slots)},
                       listen_for=self._listen_hint(),
-                      listen_form=LISTEN_FORMS.get(self.state.step))
+                      listen_form=LISTEN_FORMS.get(self.state.step),
+                      listen_expected=self._expected_answer())
         self._said, self._acted = [], []
         return reply
+
+    def _expected_answer(self) -> ExpectedBirthDate | None:
+        """The contact's date of birth while the date question is open, for a recognizer
+        to confirm from the audio."""
+        born = steps.contact_birth_date(self) if LISTEN_FORMS.get(self.state.step) else None
+        return ExpectedBirthDate(born, self.setup.now.date()) if born else None
 
     def _listen_hint(self) -> str | None:
         """What an answer to the open question sounds like, details filled in, for a

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dialog.dates import ExpectedBirthDate
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class Reply:
     # The kind of answer asked for, when it has a fixed form ("date"): a recognizer with
     # several readings of the answer may take the first of that form. None: free speech.
     listen_form: str | None = None
+    # The answer hoped for, when the dialogue knows it (the contact's date of birth at the
+    # date question): a recognizer may confirm it from the audio. A secret: never shown.
+    listen_expected: ExpectedBirthDate | None = field(default=None, repr=False)
 
     @property
     def ends_call(self) -> bool:

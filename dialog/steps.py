@@ -112,11 +112,15 @@ def _keypad_date(text: str) -> str:
     return text
 
 
-def check_birth_date(agent: FlowAgent, heard: list[date]) -> None:
+def contact_birth_date(agent: FlowAgent) -> date | None:
     try:
-        expected = date.fromisoformat(str(agent.setup.contact.get("date_of_birth"))[:10])
+        return date.fromisoformat(str(agent.setup.contact.get("date_of_birth"))[:10])
     except ValueError:
-        expected = None
+        return None
+
+
+def check_birth_date(agent: FlowAgent, heard: list[date]) -> None:
+    expected = contact_birth_date(agent)
     if expected is not None and expected in heard:
         agent.state.verified = True
         agent.say_line("verified")

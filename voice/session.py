@@ -244,6 +244,7 @@ class VoiceSession:
         parts = (self.config.asr_prompt, speech.listen_for)
         self._stt.prompt = " ".join(part.strip() for part in parts if part) or None
         self._stt.expects = speech.expects
+        self._stt.expected = speech.expected
 
     def _speak(self, speech: Speech) -> None:
         self._listen_after(speech)

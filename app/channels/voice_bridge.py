@@ -87,7 +87,7 @@ class ConversationResponder:
         await self._show(exchange)
         reply = exchange.reply.text if exchange.reply is not None else ""
         return speech(reply, end_call=exchange.ended, listen_for=exchange.listen_for,
-                      listen_form=exchange.listen_form)
+                      listen_form=exchange.listen_form, expected=exchange.listen_expected)
 
     async def keyed(self, digits: str) -> Speech:
         return await self._answer(KeypadDigits(digits))

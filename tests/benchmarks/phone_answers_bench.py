@@ -4,8 +4,10 @@ answer well enough for the dialogue to act on it, and what the recognizer's hint
 Caller speech is espeak-ng (seeded, not the scenarios' lines). Each figure is compared
 with a baseline in the same run, on the same audio:
 - dates of birth: the shipped recognizer (the date question's hint, the first of eight
-  readings that holds a date) against one greedy reading with no hint; and how often a date
-  said one day, month or year off was taken for the true one (a caller guessing near it);
+  readings that holds a date, and the contact's date confirmed from the audio against the
+  dates near it) against the readings alone and against one greedy reading with no hint;
+  and how often a date said one day, month or year off, another date, or an answer that is
+  not a date was taken for the true one (a caller guessing);
 - a reschedule preference (day and time): the step's ``listen`` hint against none.
 """
 
@@ -24,7 +26,7 @@ from app.caller_voice import over_the_phone, speak
 from app.config import Settings
 from app.model_loading import load_asr
 from dialog.catalog import common_lines, load_flows
-from dialog.dates import birth_dates, parse_preference
+from dialog.dates import ExpectedBirthDate, birth_dates, parse_preference
 from dialog.numbers import ordinal_suffix
 
 DATES = 96
@@ -61,11 +63,17 @@ def _near_miss(rng: random.Random, born: date) -> date:
                        born.replace(month=born.month % 12 + 1)])
 
 
-def _date_counts(recognize: Callable[[np.ndarray], str],
-                 said: list[tuple[date, np.ndarray]]) -> dict[str, int]:
+NOT_DATES = ("I'd rather not say.", "Why do you need that?", "Who is this?",
+             "Uh, let me think about it.", "I don't remember.", "Can I speak to a person?",
+             "What is this about?", "Call me later.", "My birthday is in the spring.", "No.")
+
+Recognize = Callable[[np.ndarray, date], str]
+
+
+def _date_counts(recognize: Recognize, said: list[tuple[date, np.ndarray]]) -> dict[str, int]:
     counts = {"right": 0, "wrong": 0, "no_date": 0}
     for born, audio in said:
-        found = birth_dates(recognize(audio), NOW.date())
+        found = birth_dates(recognize(audio, born), NOW.date())
         counts["right" if born in found else "wrong" if found else "no_date"] += 1
     return counts
 
@@ -73,20 +81,29 @@ def _date_counts(recognize: Callable[[np.ndarray], str],
 def _dates(asr: Any, report: Callable[[str], None]) -> dict[str, Any]:
     rng = random.Random(SEED)
     hint = common_lines().lines["listen_verify"]
-    genuine, guessed = [], []
+    genuine, near, other = [], [], []
     for index in range(DATES):
         born = date(rng.randint(1940, 2004), rng.randint(1, 12), rng.randint(2, 27))
         form = DATE_FORMS[index % len(DATE_FORMS)]
         genuine.append((born, _phone(form(born))))
-        guessed.append((born, _phone(form(_near_miss(rng, born)))))
-    report(f"{DATES} dates of birth, said right and said near")
-    shipped = lambda audio: asr.transcribe(audio, hint, ANSWER_CHECKS["date"]).text  # noqa: E731
-    baseline = lambda audio: asr.transcribe(audio).text  # noqa: E731
-    near = _date_counts(shipped, guessed)
+        near.append((born, _phone(form(_near_miss(rng, born)))))
+        said = (form(date(rng.randint(1940, 2004), rng.randint(1, 12), rng.randint(1, 28)))
+                if index % 2 else NOT_DATES[index // 2 % len(NOT_DATES)])
+        other.append((born, _phone(said)))
+    report(f"{DATES} dates of birth, said right, said near, and other answers")
+    checks = ANSWER_CHECKS["date"]
+    shipped: Recognize = lambda audio, born: asr.transcribe(  # noqa: E731
+        audio, hint, checks, ExpectedBirthDate(born, NOW.date())).text
+    readings: Recognize = lambda audio, _: asr.transcribe(audio, hint, checks).text  # noqa: E731
+    greedy: Recognize = lambda audio, _: asr.transcribe(audio).text  # noqa: E731
     return {"dates": DATES, "forms": len(DATE_FORMS), "hint": hint,
             "shipped": _date_counts(shipped, genuine),
-            "baseline_greedy_no_hint": _date_counts(baseline, genuine),
-            "near_miss_taken_for_true_date": near["right"]}
+            "baseline_readings_without_confirmation": _date_counts(readings, genuine),
+            "baseline_greedy_no_hint": _date_counts(greedy, genuine),
+            "taken_for_true_date": {
+                "near_miss": _date_counts(shipped, near)["right"],
+                "near_miss_without_confirmation": _date_counts(readings, near)["right"],
+                "other_date_or_not_a_date": _date_counts(shipped, other)["right"]}}
 
 
 def _preferences(asr: Any, report: Callable[[str], None]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The real ASR and TTS models against each other and against recorded human speech."""
 
 import random
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,27 @@ def test_an_answer_of_a_fixed_form_is_the_first_reading_of_that_form(speech_mode
     assert len(offered) == recognizer.form_readings and best == offered[0]
     wanted = next(text for text in reversed(offered) if text != offered[0])
     assert recognizer.transcribe(line, expects=lambda text: text == wanted).text == wanted
+
+
+def test_the_contacts_date_of_birth_is_confirmed_from_the_audio_but_a_near_guess_is_not(
+        speech_models):
+    from app.bridge import ANSWER_CHECKS
+    from dialog.catalog import common_lines
+    from dialog.dates import ExpectedBirthDate, birth_dates
+
+    today, born = date(2026, 11, 23), date(1992, 10, 9)
+    recognizer, hint, form = (speech_models.recognizer, common_lines().lines["listen_verify"],
+                              ANSWER_CHECKS["date"])
+    line = np.concatenate([np.zeros(8000, np.int16),
+                           phone_line(speak("the 9th of October, 1992", 16000), 16000)])
+    readings = recognizer.transcribe(line, hint, form).text
+    assert born not in birth_dates(readings, today), readings  # Whisper alone misses it
+    confirmed = recognizer.transcribe(line, hint, form, ExpectedBirthDate(born, today)).text
+    assert born in birth_dates(confirmed, today), confirmed
+    for records in (date(1992, 10, 8), date(1992, 10, 10), date(1992, 9, 9), date(1993, 10, 9)):
+        # a caller whose date is one off the records' is not confirmed as matching them
+        heard = recognizer.transcribe(line, hint, form, ExpectedBirthDate(records, today)).text
+        assert records not in birth_dates(heard, today), (records, heard)
 
 
 def test_silence_and_noise_give_no_words(speech_models):

@@ -2,7 +2,7 @@
 accuracy is measured separately; here the engine's logic is under test)."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -84,8 +84,11 @@ async def test_the_birth_date_question_tells_the_recognizer_what_to_listen_for()
     asked = await flow_agent.handle(CallerSaid("speaking"))
     assert "date of birth" in asked.text and "date of birth" in (asked.listen_for or "")
     assert asked.listen_form == "date"  # the recognizer may take its first reading with one
+    assert asked.listen_expected is not None and asked.listen_expected.born == date(1984, 3, 12)
+    assert "1984" not in repr(asked)  # the date it may confirm is a secret
     verified = await flow_agent.handle(CallerSaid("March 12, 1984"))
     assert verified.listen_for is None and verified.listen_form is None
+    assert verified.listen_expected is None
 
 
 async def test_a_flow_steps_own_words_are_told_to_the_recognizer():
