@@ -100,11 +100,12 @@ async def _play(scenario: Scenario, services: Any, player: Any) -> Conversation:
     from dialog.registry import agent_factory
 
     flows = load_flows()
+    setup = replace(scenario.setup, keypad=player is not None)  # voice: over a phone line
     agent: ConversationAgent
     if scenario.agent in flows:
-        agent = FlowAgent(scenario.setup, flows[scenario.agent], common_lines(), services)
+        agent = FlowAgent(setup, flows[scenario.agent], common_lines(), services)
     else:
-        agent = agent_factory(scenario.agent)(scenario.setup)
+        agent = agent_factory(scenario.agent)(setup)
     if player is not None:
         return await player(scenario, agent)
     return await play_text(scenario, agent)

@@ -55,15 +55,17 @@ class Organization(BaseModel):
         return {"id": self.id, "name": self.name, "default_agent": self.default_agent,
                 "agents": self.agents}
 
-    def demo_setup(self, now: datetime | None = None) -> ConversationSetup:
-        """The demo contact's conversation, its relative dates resolved against ``now``."""
+    def demo_setup(self, now: datetime | None = None, *, keypad: bool = False) -> ConversationSetup:
+        """The demo contact's conversation, its relative dates resolved against ``now``;
+        ``keypad``: the caller is on a phone line and can key digits."""
         if self.demo is None:
             raise LookupError(f"organization '{self.id}' has no demo contact")
         zone = ZoneInfo(str(self.demo.contact.get("timezone") or "UTC"))
         local_now = (now or datetime.now(zone)).astimezone(zone)
         context = _resolve(self.demo.context, local_now)
         context["organization"] = self.name
-        return ConversationSetup(contact=dict(self.demo.contact), context=context, now=local_now)
+        return ConversationSetup(contact=dict(self.demo.contact), context=context, now=local_now,
+                                 keypad=keypad)
 
 
 class _File(BaseModel):

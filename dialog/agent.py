@@ -34,6 +34,8 @@ class ConversationSetup:
     contact: dict[str, Any]
     context: dict[str, Any]
     now: datetime
+    # The caller can key digits (a phone line): a prompt may offer the keypad.
+    keypad: bool = False
 
 
 class ConversationAgent(ABC):

@@ -197,7 +197,8 @@ def _agent(claim: Claim) -> ConversationAgent:
     """The campaign's agent for this contact, built before the dial: a contact it cannot
     talk to is never called. Its clock is the contact's local time."""
     now = datetime.now(ZoneInfo(claim.timezone))
-    return agent_factory(claim.agent)(ConversationSetup(claim.contact, claim.context, now))
+    return agent_factory(claim.agent)(ConversationSetup(claim.contact, claim.context, now,
+                                                                     keypad=True))
 
 
 class _CampaignCall:

@@ -146,7 +146,8 @@ class MediaStreamCall:
             raise ConversationError("not_found", "the stream names no organization")
         self.stream_sid = str(start.get("streamSid") or "")
         agent = str(params.get("agent") or org.default_agent)
-        record = await self.ctx.conversations.start(org.id, agent, org.demo_setup(), CHANNEL)
+        setup = org.demo_setup(keypad=True)
+        record = await self.ctx.conversations.start(org.id, agent, setup, CHANNEL)
         self.conversation_id = record.id
         self.call_sid = str(start.get("callSid") or "")
         if self.call_sid:

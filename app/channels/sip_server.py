@@ -211,7 +211,7 @@ class SipServer:
             sip.ringing()
             models = await self._speech_models.get()
             record = await self._conversations.start(org.id, org.default_agent,
-                                                     org.demo_setup(), CHANNEL)
+                                                     org.demo_setup(keypad=True), CHANNEL)
             call.conversation = record.id
             responder = ConversationResponder(self._conversations, record.id, _shown,
                                               answer_silence=True)

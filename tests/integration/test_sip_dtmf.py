@@ -1,7 +1,7 @@
 """Keypad digits over SIP: a real SIP peer (SIPp, over TCP this time) calls the server, says
-who it is, then keys the date of birth as RFC 4733 telephone-events; the agent verifies it
-and speaks the appointment. The caller then puts the call on hold and takes it back
-(re-INVITEs), and hangs up with BYE."""
+who it is and a wrong date of birth, is offered the keypad, then keys the date of birth as
+RFC 4733 telephone-events; the agent verifies it and speaks the appointment. The caller then
+puts the call on hold and takes it back (re-INVITEs), and hangs up with BYE."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from tests.sip_peer import (
 
 pytestmark = pytest.mark.slow
 SIP_PORT = free_udp_tcp_port()
-HOLD_AT_S, HOLD_S = 29.0, 1.0  # after the agent has spoken the appointment
+HOLD_AT_S, HOLD_S = 45.0, 1.0  # after the agent has spoken the appointment
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +45,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 
 def test_a_keyed_date_of_birth_verifies_the_caller(server: RunningServer,
                                                    tmp_path: Path) -> None:
-    # Maria Lopez, born 1984-03-12, keys MMDDYYYY.
-    script = [Say(7.0, "Yes, this is Maria."), Keys(14.0, "03121984")]
-    pcap = write_pcap(tmp_path / "caller.pcap", caller_packets(script, total_s=20.0))
+    # Maria Lopez, born 1984-03-12, says another date, then keys MMDDYYYY.
+    script = [Say(7.0, "Yes, this is Maria."), Say(14.0, "January first, nineteen ninety."),
+              Keys(31.0, "03121984")]
+    pcap = write_pcap(tmp_path / "caller.pcap", caller_packets(script, total_s=36.0))
     with rtp_recorder() as heard:
         scenario = caller_scenario(heard.port, pcap, talk_s=HOLD_AT_S + HOLD_S + 3,
                                    hold_at_s=HOLD_AT_S)
-        sipp = run_sipp(scenario, tmp_path, *caller_args(SIP_PORT, "t1"), timeout_s=100)
+        sipp = run_sipp(scenario, tmp_path, *caller_args(SIP_PORT, "t1"), timeout_s=120)
     # The INVITE, both re-INVITEs (hold, unhold) and the BYE each got their 200 over TCP.
     assert sipp.returncode == 0, sipp_log(tmp_path) + server.log()[-3000:]
 
@@ -65,6 +66,8 @@ def test_a_keyed_date_of_birth_verifies_the_caller(server: RunningServer,
     [stored] = sip_conversations(server)
     turns = [(t["role"], t["text"]) for t in stored["turns"]]
     keyed = turns.index(("caller", "[keypad: 8 keys]"))  # the digits themselves are not kept
+    offer = next(i for i, (role, text) in enumerate(turns) if "key it in" in text)
+    assert turns[offer][0] == "agent" and offer < keyed, turns  # a phone line has a keypad
     assert turns[keyed + 1][0] == "agent"
     assert turns[keyed + 1][1].startswith("Thank you. You have an appointment with Dr. Patel")
     assert stored["status"] == "ended"

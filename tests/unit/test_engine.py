@@ -2,6 +2,7 @@
 accuracy is measured separately; here the engine's logic is under test)."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
@@ -42,10 +43,11 @@ class TableTracker:
 
 
 def agent(table: dict[str, str], flow: str = "appointment_confirmation",
-          knowledge: object = None) -> tuple[FlowAgent, TableTracker]:
+          knowledge: object = None, *, keypad: bool = False) -> tuple[FlowAgent, TableTracker]:
     tracker = TableTracker(table)
     services = Services(tracker, knowledge)  # type: ignore[arg-type]
-    return FlowAgent(SETUP, load_flows()[flow], common_lines(), services), tracker
+    setup = replace(SETUP, keypad=keypad)
+    return FlowAgent(setup, load_flows()[flow], common_lines(), services), tracker
 
 
 async def talk(flow_agent: FlowAgent, *lines: str) -> str:
@@ -75,6 +77,17 @@ async def test_birth_date_keyed_on_the_keypad_verifies():
     await talk(flow_agent, "speaking")
     reply = await flow_agent.handle(KeypadDigits("03121984"))
     assert flow_agent.state.verified and "Dr. Patel" in reply.text
+
+
+async def test_a_caller_on_a_phone_line_is_offered_the_keypad_after_a_missed_date():
+    for keypad in (True, False):
+        flow_agent, _ = agent({"speaking": "yes"}, keypad=keypad)
+        await talk(flow_agent, "speaking")
+        retry = await flow_agent.handle(CallerSaid("March 13, 1984"))
+        assert "once more" in retry.text and ("key it in" in retry.text) == keypad
+        if keypad:
+            reply = await flow_agent.handle(KeypadDigits("03121984"))
+            assert flow_agent.state.verified and "Dr. Patel" in reply.text
 
 
 async def test_the_birth_date_question_tells_the_recognizer_what_to_listen_for():
