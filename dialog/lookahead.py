@@ -65,8 +65,12 @@ def _mentions(clause: str, words: list[str]) -> bool:
 
 
 def early_requests(agent: FlowAgent, residue: str) -> list[TrackRequest]:
-    """Before verification: did the caller already say what they want?"""
-    if agent.state.verified or len(residue.split()) < MIN_EARLY_WORDS:
+    """Before verification: did the caller already say what they want? Not in a few words
+    around the contact's name: "Yes, live in Tom" is "Yes, this is Tom" misheard, and the
+    tracker may read anything in it, even a yes to renewing a policy not yet presented."""
+    name = {part.lower() for part in str(agent.setup.contact.get("name") or "").split()}
+    words = [word for word in re.findall(r"[\w']+", residue) if word.lower() not in name]
+    if agent.state.verified or len(words) < MIN_EARLY_WORDS:
         return []
     start = agent.flow.start
     labels = (*agent.intents_of(start), NONE)

@@ -186,6 +186,16 @@ async def test_identity_confirmation_is_not_read_as_an_early_answer():
     assert not any(r.labels[-1] == "none" for r in tracker.requests)  # no look-ahead asked
 
 
+async def test_a_misheard_name_is_not_read_as_an_early_answer():
+    # "Yes, this is Maria" heard over the phone as "Yes, live in Maria": the few words
+    # beside the name say nothing the tracker should act on after verification
+    flow_agent, tracker = agent({"live in": "yes", "speaking": "yes"})
+    said = await talk(flow_agent, "Yes, live in Maria.", "March 12 1984")
+    assert "You have an appointment with Dr. Patel" in said
+    assert flow_agent.state.pending_intent is None and flow_agent.state.outcome is None
+    assert not any(r.labels[-1] == "none" for r in tracker.requests)
+
+
 async def test_an_answer_beside_a_question_is_taken_after_the_answer_to_it():
     class Knowledge:
         def answer(self, organization: str, question: str) -> str | None:
