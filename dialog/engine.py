@@ -169,7 +169,8 @@ class FlowAgent(ConversationAgent):
     def _expected_answer(self) -> ExpectedBirthDate | None:
         """The contact's date of birth while the date question is open, for a recognizer
         to confirm from the audio."""
-        born = steps.contact_birth_date(self) if LISTEN_FORMS.get(self.state.step) else None
+        asked = LISTEN_FORMS.get(self.state.step) == "date"
+        born = steps.contact_birth_date(self) if asked else None
         return ExpectedBirthDate(born, self.setup.now.date()) if born else None
 
     def _listen_hint(self) -> str | None:

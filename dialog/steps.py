@@ -134,7 +134,9 @@ def _missed_verification(agent: FlowAgent) -> None:
     if agent.state.verify_misses >= 2:
         agent.finish_with(NOT_VERIFIED, "not_verified")
     else:
-        agent.say_line("verify_retry_keypad" if agent.setup.keypad else "verify_retry")
+        agent.say_line("verify_retry")
+        if agent.setup.keypad:
+            agent.say_line("verify_keypad")
 
 
 # -- the flow's steps ---------------------------------------------------------------
