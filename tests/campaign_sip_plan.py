@@ -149,11 +149,13 @@ def write_contacts(path: Path, rows: Sequence[ContactRow], today: date) -> Path:
 def campaign_env(gateway_port: int, data_dir: Path, rtp_low: int, rtp_ports: int = 1200,
                  ) -> dict[str, str]:
     """Environment of the CLI (or the settings of an in-process dialer) for a campaign
-    against the SIPp callees: short ring and silence timeouts, a wide RTP range (every call
-    sends from a port of its own)."""
+    against the SIPp callees: short ring and silence timeouts, calls of at most three minutes
+    (a stuck one ends instead of holding the run), a wide RTP range (every call sends from a
+    port of its own)."""
     return {"AVA_DATA_DIR": str(data_dir), "DATABASE_URL": "",
             "AVA_SIP__CAMPAIGN_GATEWAY": f"127.0.0.1:{gateway_port}",
             "AVA_SIP__RING_TIMEOUT_S": "3", "AVA_SIP__RTP_PORT_MIN": str(rtp_low),
             "AVA_SIP__RTP_PORT_MAX": str(rtp_low + rtp_ports),
-            "AVA_VOICE__SILENCE_TIMEOUT_S": "4", "AVA_VOICE__ASR_PROMPT": ASR_PROMPT,
+            "AVA_VOICE__SILENCE_TIMEOUT_S": "4", "AVA_VOICE__MAX_CALL_S": "180",
+            "AVA_VOICE__ASR_PROMPT": ASR_PROMPT,
             "AVA_LOG_LEVEL": "warning"}

@@ -34,6 +34,10 @@ log = structlog.get_logger(__name__)
 
 REPLY_WAIT_S = 30.0  # the longest a scripted caller waits for a reply being worked out
 GOODBYE_WAIT_S = 10.0  # for the speech of a goodbye returned as a turn's reply to begin
+# The longest the last words may take to be heard, and livekit's session to close: past
+# these the call ends anyway (a playout that never reports finished must not hold the line).
+GOODBYE_PLAYOUT_S = 60.0
+CLOSE_WAIT_S = 10.0
 TECHNICAL_GOODBYE = ("I'm sorry, I'm having a technical problem. Please call us back later. "
                      "Goodbye.")
 
@@ -258,7 +262,11 @@ class VoiceSession:
 
     async def _end_after(self, handle: SpeechHandle) -> None:
         self._ending = True
-        await handle.wait_for_playout()
+        try:
+            async with asyncio.timeout(GOODBYE_PLAYOUT_S):
+                await handle.wait_for_playout()
+        except TimeoutError:
+            log.error("goodbye playout never finished", waited_s=GOODBYE_PLAYOUT_S)
         await self._end_call("agent")
 
     async def _end_call(self, by: str) -> None:
@@ -266,9 +274,20 @@ class VoiceSession:
         self.ended_by = self.ended_by or by
         await self._close()
 
+    async def abandon(self, reason: str) -> None:
+        """Close at once without asking the responder anything: the call is being torn
+        down because something in it stopped answering."""
+        self._ending = True
+        self.ended_by = self.ended_by or reason
+        await self._close()
+
     async def _close(self) -> None:
-        with contextlib.suppress(RuntimeError):
-            await self._session.aclose()
+        try:
+            async with asyncio.timeout(CLOSE_WAIT_S):
+                with contextlib.suppress(RuntimeError):
+                    await self._session.aclose()
+        except TimeoutError:
+            log.error("voice session close never finished", waited_s=CLOSE_WAIT_S)
         await self._audio_out.aclose()
         self._closed.set()
         self._turn_added.set()

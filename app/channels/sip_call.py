@@ -35,6 +35,8 @@ from voice.session import SpeechModels, VoiceSession
 log = structlog.get_logger(__name__)
 CALLER_RATE = 16000
 DRAIN_S = 5.0  # the longest the agent's last words may take to go out before BYE
+OVERRUN_S = 90.0  # past the time limit: the session's own ending (a goodbye) had its chance
+TEARDOWN_STEP_S = 15.0
 
 
 class RtpOutput(TimelineOutput):
@@ -84,28 +86,34 @@ class PhoneCall:
         self.session = VoiceSession(models, responder, voice, self._input, output, self.origin)
         self._keys = KeypadCollector(self.session.send_keys, settings.dtmf_inter_digit_s)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._stage = "setup"  # how far the call got, for the log of a call that overran
         # While set, the caller's audio (8 kHz) goes here instead of to the voice session.
         self.listener: Callable[[np.ndarray], None] | None = None
 
     async def run(self, before_start: Callable[[], Awaitable[None]] | None = None) -> str:
         """Hold the call; returns who ended it (``agent``, ``caller``, ``time_limit``).
-        ``before_start`` is awaited with the media flowing, before the session starts."""
+        ``before_start`` is awaited with the media flowing, before the session starts.
+
+        Whatever happens inside, ``run`` returns within the call's time limit plus
+        ``OVERRUN_S``, and each step of the teardown is bounded: one stuck call must not
+        hold its line, its campaign contact or its worker forever."""
         self.media.start()
         try:
-            if before_start is not None:
-                await before_start()
-            if not self.peer_gone:
-                await self.session.start()
-            await self.session.wait_closed()
+            async with asyncio.timeout(self.session.config.max_call_s + OVERRUN_S):
+                await self._hold(before_start)
+        except TimeoutError:
+            log.error("call overran its time limit", call=self.call_id,
+                      limit_s=self.session.config.max_call_s, stage=self._stage)
+            await self._bounded("session", self.session.abandon("time_limit"))
         except Exception:
             log.exception("call failed", call=self.call_id)
             with contextlib.suppress(Exception):
-                await self.session.hang_up()
+                await self._bounded("hang-up", self.session.hang_up())
         finally:
-            await self._keys.close()
+            await self._bounded("keypad", self._keys.close())
             if not self.peer_gone:
                 await self.media.drain(DRAIN_S)
-            await self.media.close()
+            await self._bounded("media", self.media.close())
             for task in list(self._tasks):
                 task.cancel()
         ended_by = self.session.ended_by or "caller"
@@ -117,6 +125,26 @@ class PhoneCall:
                             if (stages := turn.marks.stages_ms()) is not None],
                  rtp=self.media.summary())
         return ended_by
+
+    async def _hold(self, before_start: Callable[[], Awaitable[None]] | None) -> None:
+        self._stage = "screening"
+        if before_start is not None:
+            await before_start()
+        self._stage = "greeting"
+        if not self.peer_gone:
+            await self.session.start()
+        self._stage = "conversation"
+        await self.session.wait_closed()
+
+    async def _bounded(self, step: str, work: Awaitable[None]) -> None:
+        """One teardown step, at most ``TEARDOWN_STEP_S``; one that hangs is named in the
+        log and left behind."""
+        try:
+            async with asyncio.timeout(TEARDOWN_STEP_S):
+                await work
+        except TimeoutError:
+            log.error("call teardown step hung", call=self.call_id, step=step,
+                      waited_s=TEARDOWN_STEP_S)
 
     def peer_hung_up(self) -> None:
         """The peer sent BYE (or vanished): the session ends without speaking."""
