@@ -66,6 +66,23 @@ def test_the_contacts_date_of_birth_is_confirmed_from_the_audio_but_a_near_guess
         assert records not in birth_dates(heard, today), (records, heard)
 
 
+def test_words_said_after_a_confirmed_date_of_birth_are_kept(speech_models):
+    from app.bridge import ANSWER_CHECKS
+    from dialog.catalog import common_lines
+    from dialog.dates import ExpectedBirthDate, birth_dates
+
+    today, born = date(2026, 11, 23), date(1992, 10, 9)
+    recognizer, hint, form = (speech_models.recognizer, common_lines().lines["listen_verify"],
+                              ANSWER_CHECKS["date"])
+    said = "the 9th of October, 1992, and I need to move my appointment."
+    line = np.concatenate([np.zeros(8000, np.int16), phone_line(speak(said, 16000), 16000)])
+    readings = recognizer.transcribe(line, hint, form).text
+    assert born not in birth_dates(readings, today), readings  # Whisper alone misses it
+    heard = recognizer.transcribe(line, hint, form, ExpectedBirthDate(born, today)).text
+    assert born in birth_dates(heard, today), heard
+    assert "move my appointment" in heard.lower(), heard
+
+
 def test_silence_and_noise_give_no_words(speech_models):
     rng = np.random.default_rng(0)
     assert speech_models.recognizer.transcribe(np.zeros(16000, np.int16)).text == ""
