@@ -13,7 +13,6 @@ from functools import cache
 
 import numpy as np
 from livekit import rtc
-from scipy.signal import resample_poly
 
 SUPPORTED_RATES = (8000, 16000, 22050, 24000, 48000)
 
@@ -201,6 +200,8 @@ def resample(pcm: np.ndarray, input_rate: int, output_rate: int) -> np.ndarray:
     output: from one run to the next about half the samples differ by 1 or 2, which is
     enough to change what Whisper hears in a word it was unsure of, and so a recording's
     transcript and every figure measured on synthetic speech.)"""
+    from scipy.signal import resample_poly  # a second to import; most commands never resample
+
     if input_rate == output_rate:
         return pcm.astype(np.int16, copy=False)
     common = math.gcd(input_rate, output_rate)

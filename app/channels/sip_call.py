@@ -99,12 +99,7 @@ class PhoneCall:
         hold its line, its campaign contact or its worker forever."""
         self.media.start()
         try:
-            async with asyncio.timeout(self.session.config.max_call_s + OVERRUN_S):
-                await self._hold(before_start)
-        except TimeoutError:
-            log.error("call overran its time limit", call=self.call_id,
-                      limit_s=self.session.config.max_call_s, stage=self._stage)
-            await self._bounded("session", self.session.abandon("time_limit"))
+            await self._hold_within_limit(before_start)
         except Exception:
             log.exception("call failed", call=self.call_id)
             with contextlib.suppress(Exception):
@@ -125,6 +120,19 @@ class PhoneCall:
                             if (stages := turn.marks.stages_ms()) is not None],
                  rtp=self.media.summary())
         return ended_by
+
+    async def _hold_within_limit(self, before_start: Callable[[], Awaitable[None]] | None,
+                                 ) -> None:
+        ceiling = asyncio.timeout(self.session.config.max_call_s + OVERRUN_S)
+        try:
+            async with ceiling:
+                await self._hold(before_start)
+        except TimeoutError:
+            if not ceiling.expired():
+                raise  # a timeout of something inside the call: a failure like any other
+            log.error("call overran its time limit", call=self.call_id,
+                      limit_s=self.session.config.max_call_s, stage=self._stage)
+            await self._bounded("session", self.session.abandon("time_limit"))
 
     async def _hold(self, before_start: Callable[[], Awaitable[None]] | None) -> None:
         self._stage = "screening"
