@@ -6,6 +6,7 @@ than 100 ms while the others set up, listen, think and speak."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.slow
 SIP_PORT = free_udp_tcp_port()
 CALLS = 10
 MAX_GAP_S = 0.1
+END_WAIT_S = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +57,18 @@ def logged(server: RunningServer, event: str) -> Iterator[dict[str, Any]]:
 
 
 def conversations_by_call(server: RunningServer) -> dict[str, dict[str, Any]]:
-    """Each answered call's stored conversation, by SIP Call-ID (the server logs the pair)."""
-    stored = {c["id"]: c for c in sip_conversations(server)}
-    return {entry["call"]: stored[entry["conversation"]]
-            for entry in logged(server, "sip call answered")}
+    """Each answered call's stored conversation, by SIP Call-ID (the server logs the pair),
+    once all have ended: the server ends a conversation just after the caller's BYE, and
+    with ten calls on two cores that can come a moment after the last caller hung up."""
+    deadline = time.monotonic() + END_WAIT_S
+    while True:
+        stored = {c["id"]: c for c in sip_conversations(server)}
+        by_call = {entry["call"]: stored[entry["conversation"]]
+                   for entry in logged(server, "sip call answered")}
+        if all(c["status"] == "ended" for c in by_call.values()) or (
+                time.monotonic() > deadline):
+            return by_call
+        time.sleep(0.2)
 
 
 def assert_heard_whole(call: LoadCall, conversation: dict[str, Any], cut_off: int,
