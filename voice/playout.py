@@ -16,7 +16,7 @@ import numpy as np
 from livekit import rtc
 from livekit.agents.voice import io
 
-from voice.codecs import resample
+from voice.codecs import Resampler, resample
 
 Clock = Callable[[], float]
 
@@ -153,3 +153,34 @@ class TimelineOutput(io.AudioOutput):
         for task in list(self._waiters):
             task.cancel()
         await asyncio.gather(*self._waiters, return_exceptions=True)
+
+
+class TransportOutput(TimelineOutput):
+    """A timeline whose audio also goes to a transport at the transport's rate, as it is
+    produced (an RTP stream, a media-stream socket, a page). One streaming resampler per
+    reply carries the filter across chunks, so there is no seam at chunk boundaries;
+    barge-in drops what it holds."""
+
+    def __init__(self, clock: Clock, rate: int) -> None:
+        super().__init__(clock, paced=True)
+        self.rate = rate
+        self._resampler: Resampler | None = None
+
+    def _deliver(self, pcm: np.ndarray) -> None:
+        """Agent audio at ``rate``, in order; a transport implements this."""
+        raise NotImplementedError
+
+    def _kept(self, pcm: np.ndarray, sample_rate: int) -> None:
+        if self._resampler is None or self._resampler.input_rate != sample_rate:
+            self._resampler = Resampler(sample_rate, self.rate)
+        self._deliver(self._resampler.push(pcm))
+
+    def flush(self) -> None:
+        super().flush()
+        if self._resampler is not None:
+            self._deliver(self._resampler.flush())
+            self._resampler = None
+
+    def clear_buffer(self) -> None:
+        super().clear_buffer()
+        self._resampler = None

@@ -38,7 +38,7 @@ from app.channels.voice_bridge import ConversationResponder, StreamedOutput
 from app.context import ServerContext, context_of
 from app.conversations import ConversationError, Exchange
 from voice.caller_input import CallerAudioInput
-from voice.codecs import mulaw_decode, mulaw_encode, resample
+from voice.codecs import Resampler, mulaw_decode, mulaw_encode
 from voice.keypad import KeypadCollector
 from voice.session import VoiceSession
 
@@ -131,6 +131,8 @@ class MediaStreamCall:
         self.caller: str | None = None  # E.164, when the webhook vouched for it
         self.session: VoiceSession | None = None
         self._input = CallerAudioInput(SESSION_RATE)
+        # Carries the filter from one 20 ms packet to the next, and returns each at once.
+        self._upsample = Resampler(LINE_RATE, SESSION_RATE, low_latency=True)
         self._keypad = KeypadCollector(self._keyed)
         self._marks = 0
 
@@ -198,7 +200,7 @@ class MediaStreamCall:
             mulaw = base64.b64decode(str(media.get("payload", "")), validate=True)
         except (binascii.Error, ValueError):
             return  # a damaged packet is dropped, as on any phone line
-        self._input.push(resample(mulaw_decode(mulaw), LINE_RATE, SESSION_RATE))
+        self._input.push(self._upsample.push(mulaw_decode(mulaw)))
 
     def dtmf(self, dtmf: dict[str, Any]) -> None:
         self._keypad.press(str(dtmf.get("digit", ""))[:1])

@@ -28,7 +28,7 @@ from voice.caller_input import CallerAudioInput
 from voice.codecs import Resampler
 from voice.config import VoiceConfig
 from voice.keypad import KeypadCollector
-from voice.playout import Clock, TimelineOutput
+from voice.playout import Clock, TransportOutput
 from voice.responder import Responder
 from voice.session import SpeechModels, VoiceSession
 
@@ -39,30 +39,20 @@ OVERRUN_S = 90.0  # past the time limit: the session's own ending (a goodbye) ha
 TEARDOWN_STEP_S = 15.0
 
 
-class RtpOutput(TimelineOutput):
+class RtpOutput(TransportOutput):
     """The agent's speech into the call's RTP stream as it is produced; barge-in drops what
     has not been sent yet."""
 
     def __init__(self, clock: Clock, media: RtpSession) -> None:
-        super().__init__(clock, paced=True)
+        super().__init__(clock, RATE)
         self._media = media
-        self._resampler: Resampler | None = None
 
-    def _kept(self, pcm: np.ndarray, sample_rate: int) -> None:
-        if self._resampler is None or self._resampler.input_rate != sample_rate:
-            self._resampler = Resampler(sample_rate, RATE)
-        self._media.play(self._resampler.push(pcm))
-
-    def flush(self) -> None:
-        super().flush()
-        if self._resampler is not None:
-            self._media.play(self._resampler.flush())
-            self._resampler = None
+    def _deliver(self, pcm: np.ndarray) -> None:
+        self._media.play(pcm)
 
     def clear_buffer(self) -> None:
         super().clear_buffer()
         self._media.clear()
-        self._resampler = None
 
 
 class PhoneCall:

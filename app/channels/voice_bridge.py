@@ -13,8 +13,7 @@ import numpy as np
 from app.bridge import speech
 from app.conversations import ConversationService, Exchange
 from dialog.events import CallerSaid, KeypadDigits, SilenceTimeout
-from voice.codecs import resample
-from voice.playout import Clock, TimelineOutput
+from voice.playout import Clock, TransportOutput
 from voice.responder import Speech
 
 
@@ -28,19 +27,19 @@ class AudioSink(Protocol):
         """The caller barged in: drop whatever is buffered on the far side."""
 
 
-class StreamedOutput(TimelineOutput):
+class StreamedOutput(TransportOutput):
     """The agent's audio handed to a transport as it is produced. Playback is paced on the
     call's clock, as the far end plays it, so livekit knows when a reply has been heard."""
 
     def __init__(self, clock: Clock, sample_rate: int, sink: AudioSink) -> None:
-        super().__init__(clock, paced=True)
-        self.rate = sample_rate
+        super().__init__(clock, sample_rate)
         self._outbox: asyncio.Queue[np.ndarray | None] = asyncio.Queue()
         self._sink = sink
         self._sender = asyncio.create_task(self._send_all())
 
-    def _kept(self, pcm: np.ndarray, sample_rate: int) -> None:
-        self._outbox.put_nowait(resample(pcm, sample_rate, self.rate))
+    def _deliver(self, pcm: np.ndarray) -> None:
+        if len(pcm):
+            self._outbox.put_nowait(pcm)
 
     def clear_buffer(self) -> None:
         super().clear_buffer()
