@@ -38,6 +38,10 @@ _HUNDRED_YEAR = re.compile(
     r"\b(19|20|1)00[,-]?\s*(?:(\d{2})|((?:19|20)\d{2}))\b(?![,.]?\d)")
 # "nineteen eighty four" as "1980, 4": the decade, then the year's last digit on its own.
 _DECADE_YEAR = re.compile(r"\b((?:19|20)[1-9])0,?\s+([1-9])\b(?![,.]?\d)")
+# "nineteen ninety" as two numbers after a day: "6-5-19-90", "3 12 19 84", "June 5, 19 90".
+# Only after a day, so "March 20 84" stays the 20th of March, '84.
+_SPLIT_YEAR = re.compile(
+    r"(?<![\d:])(\d{1,2}(?:st|nd|rd|th)?[\s,/.-]+)(19|20)[\s,/.-]+(\d{2})(?![\d:])")
 _NUMERIC = re.compile(r"(?<![\d:])(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{2}|\d{4})(?![\d:])")
 # "3 12 1984" said as numbers: a recognizer writes "3, 12, 1984" (a four-digit year only,
 # so a list of small numbers is not a date).
@@ -80,6 +84,7 @@ def _spoken_years(text: str) -> str:
     text = _THOUSANDS_YEAR.sub(
         lambda m: m[1] + m[2] if 1900 <= int(m[1] + m[2]) <= 2099 else m[0], text)
     text = _HUNDRED_YEAR.sub(hundreds, text)
+    text = _SPLIT_YEAR.sub(lambda m: m[1] + m[2] + m[3], text)
     return _DECADE_YEAR.sub(lambda m: m[1] + m[2], text)
 
 

@@ -45,41 +45,51 @@ def test_an_answer_of_a_fixed_form_is_the_first_reading_of_that_form(speech_mode
     assert recognizer.transcribe(line, expects=lambda text: text == wanted).text == wanted
 
 
-def test_the_contacts_date_of_birth_is_confirmed_from_the_audio_but_a_near_guess_is_not(
-        speech_models):
+# A date of birth that the date question's readings miss and the audio confirms.
+TODAY, BORN = date(2026, 11, 23), date(1999, 2, 7)
+
+
+def _phone_answer(said: str) -> np.ndarray:
+    """A caller's answer as Whisper gets it, after the half second the VAD keeps."""
+    return np.concatenate([np.zeros(8000, np.int16), phone_line(speak(said, 16000), 16000)])
+
+
+def _heard_as_date_of_birth(recognizer, line: np.ndarray, records: date | None) -> str:
+    """The answer to the date question, as an agent hears it; with ``records``, the date on
+    file is confirmed from the audio when the audio says it."""
     from app.bridge import ANSWER_CHECKS
     from dialog.catalog import common_lines
-    from dialog.dates import ExpectedBirthDate, birth_dates
+    from dialog.dates import ExpectedBirthDate
 
-    today, born = date(2026, 11, 23), date(1992, 10, 9)
-    recognizer, hint, form = (speech_models.recognizer, common_lines().lines["listen_verify"],
-                              ANSWER_CHECKS["date"])
-    line = np.concatenate([np.zeros(8000, np.int16),
-                           phone_line(speak("the 9th of October, 1992", 16000), 16000)])
-    readings = recognizer.transcribe(line, hint, form).text
-    assert born not in birth_dates(readings, today), readings  # Whisper alone misses it
-    confirmed = recognizer.transcribe(line, hint, form, ExpectedBirthDate(born, today)).text
-    assert born in birth_dates(confirmed, today), confirmed
-    for records in (date(1992, 10, 8), date(1992, 10, 10), date(1992, 9, 9), date(1993, 10, 9)):
+    expected = ExpectedBirthDate(records, TODAY) if records else None
+    return recognizer.transcribe(line, common_lines().lines["listen_verify"],
+                                 ANSWER_CHECKS["date"], expected).text
+
+
+def test_the_contacts_date_of_birth_is_confirmed_from_the_audio_but_a_near_guess_is_not(
+        speech_models):
+    from dialog.dates import birth_dates
+
+    recognizer, line = speech_models.recognizer, _phone_answer("um, February 7th, 1999")
+    readings = _heard_as_date_of_birth(recognizer, line, None)
+    assert BORN not in birth_dates(readings, TODAY), readings  # Whisper alone misses it
+    confirmed = _heard_as_date_of_birth(recognizer, line, BORN)
+    assert BORN in birth_dates(confirmed, TODAY), confirmed
+    for records in (date(1999, 2, 6), date(1999, 2, 8), date(1999, 3, 7), date(2000, 2, 7)):
         # a caller whose date is one off the records' is not confirmed as matching them
-        heard = recognizer.transcribe(line, hint, form, ExpectedBirthDate(records, today)).text
-        assert records not in birth_dates(heard, today), (records, heard)
+        heard = _heard_as_date_of_birth(recognizer, line, records)
+        assert records not in birth_dates(heard, TODAY), (records, heard)
 
 
 def test_words_said_after_a_confirmed_date_of_birth_are_kept(speech_models):
-    from app.bridge import ANSWER_CHECKS
-    from dialog.catalog import common_lines
-    from dialog.dates import ExpectedBirthDate, birth_dates
+    from dialog.dates import birth_dates
 
-    today, born = date(2026, 11, 23), date(1992, 10, 9)
-    recognizer, hint, form = (speech_models.recognizer, common_lines().lines["listen_verify"],
-                              ANSWER_CHECKS["date"])
-    said = "the 9th of October, 1992, and I need to move my appointment."
-    line = np.concatenate([np.zeros(8000, np.int16), phone_line(speak(said, 16000), 16000)])
-    readings = recognizer.transcribe(line, hint, form).text
-    assert born not in birth_dates(readings, today), readings  # Whisper alone misses it
-    heard = recognizer.transcribe(line, hint, form, ExpectedBirthDate(born, today)).text
-    assert born in birth_dates(heard, today), heard
+    recognizer = speech_models.recognizer
+    line = _phone_answer("um, February 7th, 1999. I need to move my appointment.")
+    readings = _heard_as_date_of_birth(recognizer, line, None)
+    assert BORN not in birth_dates(readings, TODAY), readings  # Whisper alone misses it
+    heard = _heard_as_date_of_birth(recognizer, line, BORN)
+    assert BORN in birth_dates(heard, TODAY), heard
     assert "move my appointment" in heard.lower(), heard
 
 

@@ -32,6 +32,7 @@ def test_every_spoken_form_of_a_birth_date(said):
     "March 12, 1974, 1984.",  # the year heard twice: either may be meant
     "March 12, 1980, 4.",  # "nineteen eighty four", the last word heard on its own
     "3, 12, 1984", "3 12 1984",  # "three twelve nineteen eighty four"
+    "3-12-19-84.", "3 12 19 84", "March 12, 19 84",  # the year as two numbers
 ])
 def test_how_a_recognizer_writes_a_spoken_birth_date(heard):
     assert date(1984, 3, 12) in birth_dates(heard, TODAY)
@@ -44,6 +45,8 @@ def test_a_recognizers_number_forms_are_no_date_on_their_own():
     assert birth_dates("100 90", TODAY) == []
     assert birth_dates("I have 2, 3, 4 kids", TODAY) == []
     assert birth_dates("in 1980, 4 of us moved", TODAY) == []
+    assert birth_dates("March 20 84", TODAY) == [date(1984, 3, 20)]
+    assert birth_dates("at 10:19 45", TODAY) == []
 
 
 def test_numeric_dates_are_read_both_ways_and_incomplete_ones_not_at_all():
