@@ -4,7 +4,8 @@ Every turn: the tracker (the SLM) scores the intents the current step allows plu
 global ones (opt out, a person, call back, a question, abuse, nonsense); parsers read
 dates, times and slot choices; the flow's effects for the winning intent are applied; the
 reply is the lines those effects queued, each filled from the dialogue state. Identity is
-verified before any detail is said; what the caller says early is kept for later.
+verified before any detail is said; what the caller says early is kept for later. A turn
+that tries to re-program the agent is refused before it is tracked (``dialog.guardrails``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dialog.agent import ConversationAgent, ConversationSetup
 from dialog.dates import ExpectedBirthDate
 from dialog.events import END_CALL, TRANSFER, Action, CallerSaid, KeypadDigits, Reply
 from dialog.flow_spec import Effect, Flow, Intent, Lines, Step
+from dialog.guardrails import overrides_instructions
 from dialog.render import fill, render_fields
 from dialog.state import (
     FINAL_WITHOUT_FOLLOW_UP,
@@ -146,6 +148,9 @@ class FlowAgent(ConversationAgent):
             self.say_line("nothing_heard")
             self.reprompt()
             return self._reply("reprompt")
+        if overrides_instructions(text):
+            self._hostile("refuse_override")
+            return self._reply("refuse")
         await steps.take_turn(self, text)
         return self._reply("respond")
 
@@ -238,12 +243,17 @@ class FlowAgent(ConversationAgent):
             self.answer_question(text)
             self.reprompt()
         elif label == "rude":
-            self.state.abuse_count += 1
-            if self.state.abuse_count >= 3:
-                self.say_line("abuse_goodbye")
-                self.end()
-            else:
-                self.say_line("abuse")
-                self.reprompt()
+            self._hostile("abuse")
         else:
             steps.not_understood(self)
+
+    def _hostile(self, line: str) -> None:
+        """Abuse, or an attempt to re-program the agent: ``line`` and the open question
+        again; the third time the call ends."""
+        self.state.abuse_count += 1
+        if self.state.abuse_count >= 3:
+            self.say_line("abuse_goodbye")
+            self.end()
+        else:
+            self.say_line(line)
+            self.reprompt()
