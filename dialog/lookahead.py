@@ -74,7 +74,8 @@ def early_requests(agent: FlowAgent, residue: str) -> list[TrackRequest]:
         return []
     start = agent.flow.start
     labels = (*agent.intents_of(start), NONE)
-    return [TrackRequest(agent.question_of(start), residue, labels),
+    return [TrackRequest(agent.question_of(start), residue, labels,
+                         f"{agent.flow.agent}.early"),
             *topic_requests(agent, residue, exclude=start)]
 
 
@@ -127,7 +128,8 @@ def topic_requests(agent: FlowAgent, text: str, exclude: str) -> list[TrackReque
     for name in topic_steps(agent, text, exclude):
         clause = topic_clause(agent, name, text)
         bare = topic_polarity(clause, agent.flow.steps[name].topic)
-        requests.append(TrackRequest(agent.question_of(name), bare or clause, ("yes", "no", NONE)))
+        requests.append(TrackRequest(agent.question_of(name), bare or clause, ("yes", "no", NONE),
+                                     f"{agent.flow.agent}.{name}.topic"))
     return requests
 
 

@@ -45,7 +45,7 @@ def _main_request(agent: FlowAgent, text: str) -> TrackRequest:
     spec = agent.step_spec()
     answer = (ANSWER,) if spec is not None and spec.collect else ()
     labels = tuple(agent.intents_of(step)) + answer + GLOBAL_LABELS
-    return TrackRequest(agent.question_of(step), text, labels)
+    return TrackRequest(agent.question_of(step), text, labels, agent.context_of(step))
 
 
 def _understood(agent: FlowAgent, prediction: Prediction) -> bool:

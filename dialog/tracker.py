@@ -6,7 +6,7 @@ from the flow files, on CTranslate2): one forward pass per request, with the nex
 distribution restricted to the candidate labels, so it can only ever answer with a label
 the step allows. ``EmbeddingTracker`` (nearest examples by MiniLM embedding) is the non-SLM
 baseline. ``CombinedTracker`` is what the agents use: the SLM's reading of the question and
-answer, weighed equally with the embedding prior, which knows more ways of saying things.
+answer, weighed with the embedding prior, which knows more ways of saying things.
 Measured on hand-labelled turns, the combination beats either alone (``make bench``).
 """
 
@@ -24,6 +24,9 @@ from knowledge.embeddings import SentenceEmbedder, embed_cached
 
 MAX_QUESTION_WORDS = 20
 MAX_UTTERANCE_WORDS = 48
+# Requests per SLM forward pass: its logits cover the whole vocabulary at every position
+# (49,152 floats a token), about 10 MB a request.
+FORWARD_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,9 @@ class TrackRequest:
     question: str
     utterance: str
     labels: tuple[str, ...]
+    # Where the caller answers: "identify", "welcome_call.paperless", ... (the names of
+    # ``tracker_data.contexts``); None when not known.
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,18 +121,24 @@ class SlmTracker:
         return self._label_ids[label]
 
     def predict(self, requests: Sequence[TrackRequest]) -> list[Prediction]:
-        if not requests:
-            return []
+        """One forward pass per ``FORWARD_BATCH`` requests; each reads the next-token logits
+        at its own prompt's last position, so a request's answer does not depend on what
+        it is batched with. (``generate_batch`` with ``max_length=1`` did: for a prompt
+        longer than another in its batch it returned logits from inside the prompt, and
+        "Got the card, thanks" was a yes alone and a no beside a shorter request.)"""
+        predictions = []
+        for start in range(0, len(requests), FORWARD_BATCH):
+            predictions += self._predict_batch(requests[start:start + FORWARD_BATCH])
+        return predictions
+
+    def _predict_batch(self, requests: Sequence[TrackRequest]) -> list[Prediction]:
         prompts = [self._tokenizer.encode(tracker_prompt(r.question, r.utterance),
                                           add_special_tokens=False).tokens for r in requests]
-        results = self._generator.generate_batch(
-            prompts, max_length=1, beam_size=1, return_logits_vocab=True,
-            include_prompt_in_result=False)
+        logits = np.asarray(self._generator.forward_batch(prompts))  # batch x length x vocab
         predictions = []
-        for request, result in zip(requests, results, strict=True):
-            logits = np.asarray(result.logits[0]).reshape(-1)
+        for request, prompt, row in zip(requests, prompts, logits, strict=True):
             ids = [self._label_id(label) for label in request.labels]
-            predictions.append(_prediction(request.labels, logits[ids]))
+            predictions.append(_prediction(request.labels, row[len(prompt) - 1][ids]))
         return predictions
 
 
@@ -165,10 +177,25 @@ class EmbeddingTracker:
 
 
 class CombinedTracker:
-    """The SLM and the embedding classifier as a product of experts (equal weights)."""
+    """The SLM and the embedding classifier as a product of experts.
 
-    def __init__(self, slm: IntentTracker, prior: IntentTracker, slm_weight: float = 0.5) -> None:
-        self._slm, self._prior, self._weight = slm, prior, slm_weight
+    They weigh the same at the opening question (and where the context is not known): the
+    prior's examples there are that step's own, and the SLM reads some wrong-person answers
+    as opt-outs ("No, this is his wife. He's not home."). At every later question the SLM
+    weighs more (``later_weight``): there an answer's meaning hangs on the question ("I'll
+    keep paper" is a no to paperless statements), which only the SLM reads, while the
+    prior's yeses and noes are pooled over every step's. Measured with ``make bench``'s
+    labelled turns: 92.2% of them right at equal weights everywhere, 94.0% with this.
+    """
+
+    def __init__(self, slm: IntentTracker, prior: IntentTracker, slm_weight: float = 0.5,
+                 later_weight: float = 0.65) -> None:
+        self._slm, self._prior = slm, prior
+        self._weight, self._later_weight = slm_weight, later_weight
+
+    def _slm_weight(self, request: TrackRequest) -> float:
+        opening = request.context in (None, "identify")
+        return self._weight if opening else self._later_weight
 
     def predict(self, requests: Sequence[TrackRequest]) -> list[Prediction]:
         if not requests:
@@ -176,8 +203,9 @@ class CombinedTracker:
         results = []
         for request, slm, prior in zip(requests, self._slm.predict(requests),
                                        self._prior.predict(requests), strict=True):
-            scores = np.array([self._weight * np.log(slm.scores[label] + 1e-9)
-                               + (1 - self._weight) * np.log(prior.scores[label] + 1e-9)
+            weight = self._slm_weight(request)
+            scores = np.array([weight * np.log(slm.scores[label] + 1e-9)
+                               + (1 - weight) * np.log(prior.scores[label] + 1e-9)
                                for label in request.labels])
             results.append(_prediction(request.labels, scores))
         return results

@@ -38,8 +38,8 @@ def load_requests(path: Path, flows: Mapping[str, Flow],
             raise ValueError(f"{path}:{number}: unknown context '{item['context']}'")
         labels = tuple(context.examples) + (GLOBAL_LABELS if context.with_globals else ())
         question = context.questions[0].format(**_fake_fields(rng))
-        requests.append((context.name, TrackRequest(question, item["utterance"], labels),
-                         item["label"]))
+        request = TrackRequest(question, item["utterance"], labels, context.name)
+        requests.append((context.name, request, item["label"]))
     return requests
 
 
