@@ -28,6 +28,8 @@ MAX_OFFERED = 3
 _ORDINALS = {"first": 0, "1st": 0, "one": 0, "1": 0, "second": 1, "2nd": 1, "two": 1, "2": 1,
              "middle": 1, "third": 2, "3rd": 2, "three": 2, "3": 2}
 _BARE_NUMBERS = ("one", "two", "three", "1", "2", "3")  # an ordinal only after "number", "option"
+_ASSENT = {"yes", "yeah", "yep", "sure", "ok", "okay", "that", "works", "fine", "good", "great"}
+_REFUSAL = re.compile(r"\b(?:no|not|nope|nah|never|neither|none)\b|n't\b")
 
 
 def open_slots(agent: FlowAgent) -> list[datetime]:
@@ -84,7 +86,7 @@ def choose_slot(agent: FlowAgent, text: str) -> datetime | None:
                 return offered[_ORDINALS[word]]
     wanted = parse_preference(text, agent.setup.now)
     if wanted.empty:
-        return offered[0] if offered and _agrees(words) and len(offered) == 1 else None
+        return offered[0] if len(offered) == 1 and _agrees(text) else None
     for pool in (offered, open_slots(agent)):
         matches = [s for s in pool if wanted.matches(s)]
         if len(matches) == 1 or (matches and wanted.at is not None):
@@ -92,8 +94,13 @@ def choose_slot(agent: FlowAgent, text: str) -> datetime | None:
     return None
 
 
-def _agrees(words: list[str]) -> bool:
-    return bool({"yes", "yeah", "sure", "ok", "okay", "that", "works", "fine"} & set(words))
+def _agrees(text: str) -> bool:
+    """Assent to the one slot offered ("yes, that works", "that's fine"), not a refusal of
+    it: "No, that doesn't work for me" had booked it, for its "that"."""
+    lowered = text.lower().replace("’", "'")
+    if _REFUSAL.search(lowered):
+        return False
+    return bool(_ASSENT & set(re.findall(r"[a-z]+", lowered)))
 
 
 def book_slot(agent: FlowAgent) -> None:

@@ -27,3 +27,14 @@ def test_a_bare_number_is_not_a_choice(said: str) -> None:
     flow_agent, _ = agent({})
     flow_agent.state.offered = list(OFFERED)
     assert choose_slot(flow_agent, said) is None
+
+
+@pytest.mark.parametrize(("said", "taken"), [
+    ("Yes, that works.", True), ("That's fine.", True), ("okay", True),
+    ("No, that doesn't work for me.", False), ("Hmm, that's not good, sorry.", False),
+    ("That won't work.", False), ("one moment", False),
+])
+def test_the_one_slot_offered_is_taken_only_on_assent(said: str, taken: bool) -> None:
+    flow_agent, _ = agent({})
+    flow_agent.state.offered = OFFERED[:1]
+    assert (choose_slot(flow_agent, said) == OFFERED[0]) is taken
