@@ -16,7 +16,10 @@ _TARGETS = (r"instructions?|rules|prompts?|guidelines|programming|directives|gua
             r"restrictions|constraints|previous messages")
 _OVERRIDES = re.compile(
     "|".join((
-        rf"\b(?:ignore|disregard|forget|override|bypass|break)\b[^.?!]{{0,40}}\b(?:{_TARGETS})\b",
+        rf"\b(?:ignore|disregard|override|bypass)\b[^.?!]{{0,40}}\b(?:{_TARGETS})\b",
+        # "forget" only with the agent's own ("did you forget the instructions?" is a question)
+        rf"\bforget\b[^.?!]{{0,20}}\b(?:your|all|previous|prior|everything)\b[^.?!]{{0,20}}"
+        rf"\b(?:{_TARGETS})\b",
         r"\bsystem (?:prompt|message)\b",
         r"\b(?:developer|admin|debug|god|maintenance) mode\b",
         r"\bjailbreak",
