@@ -229,6 +229,30 @@ def free_udp_tcp_port() -> int:
     raise RuntimeError("no free port")
 
 
+# SIPp binds four ports from its media port (audio and video RTP, and their RTCP). Blocks
+# come from below the kernel's ephemeral range (32768 up), where sockets bound to port 0
+# (the server's RTP, other callers' signalling) never land, and none is handed out twice:
+# ten simultaneous callers once drew overlapping blocks ("Unable to bind video RTP socket,
+# Address already in use").
+_MEDIA_BLOCKS = itertools.count(20_000 + 4 * (os.getpid() % 1_000), 4)
+
+
+def free_media_port() -> int:
+    """The first of four consecutive ports free for UDP on loopback, for SIPp's ``-mp``."""
+    for port in _MEDIA_BLOCKS:
+        if port + 3 >= 32_768:
+            break
+        try:
+            with contextlib.ExitStack() as stack:
+                for offset in range(4):
+                    udp = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                    udp.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free media ports")
+
+
 def run_sipp(scenario: str, folder: Path, *args: str, timeout_s: float = 120,
              wait: bool = True) -> subprocess.Popen[str]:
     """SIPp with ``scenario`` (XML text), its messages logged in ``folder``; waited for
@@ -452,7 +476,7 @@ def sip_server_env(sip_port: int, **extra: str) -> dict[str, str]:
 def caller_args(sip_port: int, transport: str = "u1", service: str = "riverside-clinic"
                 ) -> list[str]:
     """SIPp options for a call from loopback to the server's ``service``."""
-    return ["-i", "127.0.0.1", "-p", str(free_udp_tcp_port()), "-mp", str(free_udp_tcp_port()),
+    return ["-i", "127.0.0.1", "-p", str(free_udp_tcp_port()), "-mp", str(free_media_port()),
             "-t", transport, "-s", service, f"127.0.0.1:{sip_port}"]
 
 

@@ -21,6 +21,7 @@ from tests.sip_peer import (
     callee_bye,
     callee_scenario,
     caller_packets,
+    free_media_port,
     free_udp_tcp_port,
     heard_as,
     registrar_scenario,
@@ -68,7 +69,7 @@ def test_dial_registers_calls_verifies_and_hangs_up(tmp_path: Path) -> None:
         registrar = _peer(registrar_scenario(USER, PASSWORD), tmp_path / "registrar",
                           registrar_port)
         callee = _peer(callee_scenario(heard.port, pcap, USER, PASSWORD),
-                       tmp_path / "callee", callee_port, "-mp", str(free_udp_tcp_port()))
+                       tmp_path / "callee", callee_port, "-mp", str(free_media_port()))
         transcript = tmp_path / "call.json"
         dial = run_app("dial", "--agent", "appointment_confirmation", "--contact", str(contact),
                        "--to", f"sip:maria@127.0.0.1:{callee_port}",
@@ -188,7 +189,7 @@ def test_dial_over_tcp_greets_and_ends_with_bye(tmp_path: Path, who_hangs_up: st
         scenario = tcp_callee_scenario(
             heard.port, pcap, hangs_up_after_s=None if who_hangs_up == "agent" else 9.0)
         callee = run_sipp(scenario, folder, "-i", "127.0.0.1", "-p", str(callee_port),
-                          "-t", "t1", "-mp", str(free_udp_tcp_port()), wait=False,
+                          "-t", "t1", "-mp", str(free_media_port()), wait=False,
                           timeout_s=100)
         dial = run_app("dial", "--agent", "tests.agents:ScriptedAgent", "--contact",
                        str(contact), "--to", f"sip:maria@127.0.0.1:{callee_port};transport=tcp",
