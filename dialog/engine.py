@@ -197,10 +197,6 @@ class FlowAgent(ConversationAgent):
         spec = self.flow.steps.get(name)
         return dict(spec.intents) if spec else {}
 
-    def context_of(self, name: str) -> str:
-        """The tracking context of a step (``tracker_data.contexts`` names them alike)."""
-        return name if name in steps.BUILT_IN_QUESTION else f"{self.flow.agent}.{name}"
-
     def question_of(self, name: str) -> str:
         """The open question of a step, as the caller heard it (details filled in)."""
         if name in steps.BUILT_IN_QUESTION:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from dialog.dates import parse_preference
 from dialog.polarity import bare_answer
-from dialog.tracker import Prediction, TrackRequest
+from dialog.tracker import Prediction, TrackRequest, early_context, topic_context
 
 if TYPE_CHECKING:
     from dialog.engine import FlowAgent
@@ -75,7 +75,7 @@ def early_requests(agent: FlowAgent, residue: str) -> list[TrackRequest]:
     start = agent.flow.start
     labels = (*agent.intents_of(start), NONE)
     return [TrackRequest(agent.question_of(start), residue, labels,
-                         f"{agent.flow.agent}.early"),
+                         early_context(agent.flow.agent)),
             *topic_requests(agent, residue, exclude=start)]
 
 
@@ -129,7 +129,7 @@ def topic_requests(agent: FlowAgent, text: str, exclude: str) -> list[TrackReque
         clause = topic_clause(agent, name, text)
         bare = topic_polarity(clause, agent.flow.steps[name].topic)
         requests.append(TrackRequest(agent.question_of(name), bare or clause, ("yes", "no", NONE),
-                                     f"{agent.flow.agent}.{name}.topic"))
+                                     topic_context(agent.flow.agent, name)))
     return requests
 
 

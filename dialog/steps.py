@@ -11,7 +11,7 @@ from dialog import actions, lookahead
 from dialog.dates import birth_dates, parse_preference, remove_birth_dates
 from dialog.flow_spec import Step
 from dialog.state import CALLBACK_REQUESTED, NOT_VERIFIED, WRONG_PERSON
-from dialog.tracker import Prediction, TrackRequest
+from dialog.tracker import Prediction, TrackRequest, step_context
 
 if TYPE_CHECKING:
     from dialog.engine import FlowAgent
@@ -45,7 +45,8 @@ def _main_request(agent: FlowAgent, text: str) -> TrackRequest:
     spec = agent.step_spec()
     answer = (ANSWER,) if spec is not None and spec.collect else ()
     labels = tuple(agent.intents_of(step)) + answer + GLOBAL_LABELS
-    return TrackRequest(agent.question_of(step), text, labels, agent.context_of(step))
+    return TrackRequest(agent.question_of(step), text, labels,
+                        step_context(agent.flow.agent, step))
 
 
 def _understood(agent: FlowAgent, prediction: Prediction) -> bool:

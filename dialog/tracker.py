@@ -34,9 +34,24 @@ class TrackRequest:
     question: str
     utterance: str
     labels: tuple[str, ...]
-    # Where the caller answers: "identify", "welcome_call.paperless", ... (the names of
-    # ``tracker_data.contexts``); None when not known.
+    # Where the caller answers: "identify", "welcome_call.paperless", ... (named by the
+    # functions below, for the training data and the agents alike); None when not known.
     context: str | None = None
+
+
+def step_context(agent: str, step: str) -> str:
+    """A flow step's own question, or a built-in one ("identify") under its own name."""
+    return step if step in ("identify", "verify", "anything_else") else f"{agent}.{step}"
+
+
+def early_context(agent: str) -> str:
+    """What the caller wants, said before verification (the flow's first question)."""
+    return f"{agent}.early"
+
+
+def topic_context(agent: str, step: str) -> str:
+    """An answer to ``step``'s question given before it was asked."""
+    return f"{agent}.{step}.topic"
 
 
 @dataclass(frozen=True)

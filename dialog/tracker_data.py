@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from dialog.dates import remove_birth_dates, speak_date, speak_full_date, speak_money, speak_time
 from dialog.flow_spec import Flow, Intent, Lines
 from dialog.steps import ANSWER, GLOBAL_LABELS
-from dialog.tracker import tracker_prompt
+from dialog.tracker import early_context, step_context, topic_context, tracker_prompt
 
 NAMES = ("Maria Lopez", "Tom Becker", "Aisha Khan", "James O'Connor", "Li Wei", "Sofia Rossi",
          "David Miller", "Priya Patel", "Ahmed Hassan", "Emma Johnson", "Carlos Diaz",
@@ -101,7 +101,7 @@ def contexts(flows: Mapping[str, Flow], lines: Lines) -> list[Context]:
             if step.collect:
                 examples[ANSWER] = list(step.answers)
             questions = tuple(q for q in (step.say, step.ask) if q)
-            found.append(Context(f"{flow.agent}.{name}", questions, examples))
+            found.append(Context(step_context(flow.agent, name), questions, examples))
         found += _look_ahead_contexts(flow, lines)
     return found
 
@@ -114,7 +114,7 @@ def _look_ahead_contexts(flow: Flow, lines: Lines) -> list[Context]:
     early["none"] = list(lines.early["none"].examples) + \
         [remove_birth_dates(dob + ", " + text) for dob in DOB_PHRASES
          for text in ("that's right", "speaking", "yes", "okay")]
-    found = [Context(f"{flow.agent}.early", (start.ask or start.say or "",), early, False)]
+    found = [Context(early_context(flow.agent), (start.ask or start.say or "",), early, False)]
     steps_with_topics = [(n, s) for n, s in flow.steps.items() if s.slot and s.topic]
     for name, step in steps_with_topics:
         others = [s for n, s in steps_with_topics if n != name]
@@ -125,7 +125,7 @@ def _look_ahead_contexts(flow: Flow, lines: Lines) -> list[Context]:
                 for label in ("yes", "no"):
                     combined[label] += [first + joint + text for joint in CONNECTORS[:3]
                                         for text in step.intents[label].examples]
-        found.append(Context(f"{flow.agent}.{name}.topic", (step.say or "",), combined, False))
+        found.append(Context(topic_context(flow.agent, name), (step.say or "",), combined, False))
     return found
 
 
