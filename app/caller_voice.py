@@ -35,7 +35,8 @@ def as_people_say_it(text: str) -> str:
     return _YEAR.sub(lambda m: _year(m[1], m[2]), text)
 
 
-def speak(text: str, rate: int = 8000, *, words_per_minute: int = 150) -> np.ndarray:
+def speak(text: str, rate: int = 8000, *, words_per_minute: int = 150,
+          voice: str = "en-us") -> np.ndarray:
     """``text`` spoken by espeak-ng (years and numeric dates as people say them), as int16
     PCM at ``rate``."""
     text = as_people_say_it(text)
@@ -44,7 +45,7 @@ def speak(text: str, rate: int = 8000, *, words_per_minute: int = 150) -> np.nda
         raise InputError("espeak-ng is not installed (apt-get install espeak-ng)")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "line.wav"
-        subprocess.run([espeak, "-v", "en-us", "-s", str(words_per_minute), "-w", str(path),
+        subprocess.run([espeak, "-v", voice, "-s", str(words_per_minute), "-w", str(path),
                         text], check=True, capture_output=True)
         clip = read_wav(path)
     return resample(clip.samples, clip.sample_rate, rate)

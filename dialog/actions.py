@@ -19,6 +19,7 @@ from dialog.dates import (
     speak_time,
 )
 from dialog.events import Action
+from dialog.polarity import NEGATION
 from dialog.render import local_datetime
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ _ORDINALS = {"first": 0, "1st": 0, "one": 0, "1": 0, "second": 1, "2nd": 1, "two
              "middle": 1, "third": 2, "3rd": 2, "three": 2, "3": 2}
 _BARE_NUMBERS = ("one", "two", "three", "1", "2", "3")  # an ordinal only after "number", "option"
 _ASSENT = {"yes", "yeah", "yep", "sure", "ok", "okay", "that", "works", "fine", "good", "great"}
-_REFUSAL = re.compile(r"\b(?:no|not|nope|nah|never|neither|none)\b|n't\b")
 
 
 def open_slots(agent: FlowAgent) -> list[datetime]:
@@ -98,7 +98,7 @@ def _agrees(text: str) -> bool:
     """Assent to the one slot offered ("yes, that works", "that's fine"), not a refusal of
     it: "No, that doesn't work for me" had booked it, for its "that"."""
     lowered = text.lower().replace("’", "'")
-    if _REFUSAL.search(lowered):
+    if NEGATION.search(lowered):
         return False
     return bool(_ASSENT & set(re.findall(r"[a-z]+", lowered)))
 

@@ -20,6 +20,8 @@ _YES = {"yes", "yeah", "yep", "yup", "ya", "yah", "sure", "absolutely", "definit
 _NO = {"no", "nope", "nah", "negative", "never"}
 _FILLERS = {"uh", "um", "umm", "er", "erm", "hmm", "mm", "oh", "ah", "well", "so", "please",
             "thanks", "thank", "you", "wait", "actually", "i", "mean", "sorry", "ok", "okay"}
+# A word that turns an answer round: "that works" against "that doesn't work".
+NEGATION = re.compile(r"\b(?:no|not|nope|nah|never|neither|none)\b|n't\b")
 _MAX_WORDS = 6
 _PHRASES = {"i guess so": "yes", "i think so": "yes", "i suppose so": "yes", "why not": "yes",
             "of course": "yes", "go ahead": "yes", "sounds good": "yes", "that's right": "yes",

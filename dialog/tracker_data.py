@@ -9,14 +9,17 @@ hesitations, politeness, other names), balanced per label, and reproducible from
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from dialog.dates import remove_birth_dates, speak_date, speak_full_date, speak_money, speak_time
 from dialog.flow_spec import Flow, Intent, Lines
+from dialog.polarity import NEGATION
 from dialog.steps import ANSWER, GLOBAL_LABELS
 from dialog.tracker import early_context, step_context, topic_context, tracker_prompt
 
@@ -36,6 +39,11 @@ SUFFIXES = ("thanks", "please", "thank you", "I think", "I guess")
 DOB_PHRASES = ("it's March 12th, 1984", "sure, 3/12/1984", "my birthday is 12 March 84",
                "it's the 5th of June, 1990", "uh, July 4th, 1979", "1984-03-12")
 CONNECTORS = (" and ", ", and ", ". Also, ", ", but ", " and, uh, ", ". ")
+# How the speech recognizer heard each example over a phone line (``app slm hear``).
+HEARD_EXAMPLES = Path(__file__).resolve().parent / "models" / "heard_examples.json"
+# The share of training turns, among examples with readings, that are a reading instead.
+HEARD_SHARE = 0.3
+Heard = Mapping[str, Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -106,12 +114,40 @@ def contexts(flows: Mapping[str, Flow], lines: Lines) -> list[Context]:
     return found
 
 
+def spoken_examples(flows: Mapping[str, Flow], lines: Lines) -> list[str]:
+    """Every example a caller might say on its own: each context's and the global intents'.
+    The look-ahead contexts (the ones without globals) only join these into longer turns."""
+    texts = [text for context in contexts(flows, lines) if context.with_globals
+             for examples in context.examples.values() for text in examples]
+    texts += [text for examples in _intent_examples(lines.global_intents).values()
+              for text in examples]
+    return list(dict.fromkeys(texts))
+
+
+def _faithful(heard: Heard) -> dict[str, list[str]]:
+    """The readings that still answer the same way: one that gained or lost a "not"
+    ("yep that works" heard as "Yeah, not works.") says the opposite of its example, and
+    learning it would teach the tracker that a no can be a yes."""
+    return {text: [reading for reading in readings
+                   if bool(NEGATION.search(text.lower())) == bool(NEGATION.search(reading.lower()))]
+            for text, readings in heard.items()}
+
+
+def load_heard(path: Path = HEARD_EXAMPLES) -> dict[str, list[str]]:
+    """The readings ``app slm hear`` wrote: example -> what the recognizer heard."""
+    table = json.loads(path.read_text())
+    return {str(text): [str(r) for r in readings] for text, readings in table.items()}
+
+
 def _look_ahead_contexts(flow: Flow, lines: Lines) -> list[Context]:
     start = flow.steps[flow.start]
     early = {label: [remove_birth_dates(dob + joint + text)
                      for dob in DOB_PHRASES[:3] for joint in CONNECTORS[:2] for text in examples]
              for label, examples in _intent_examples(start.intents).items()}
-    early["none"] = list(lines.early["none"].examples) + \
+    # An answer to "May I speak with ...?" ("yes, who's this? oh sure, it's me") says nothing
+    # of what the call is about.
+    opening = [text for label in ("yes", "who") for text in lines.identify[label].examples]
+    early["none"] = list(lines.early["none"].examples) + opening + \
         [remove_birth_dates(dob + ", " + text) for dob in DOB_PHRASES
          for text in ("that's right", "speaking", "yes", "okay")]
     found = [Context(early_context(flow.agent), (start.ask or start.say or "",), early, False)]
@@ -129,8 +165,14 @@ def _look_ahead_contexts(flow: Flow, lines: Lines) -> list[Context]:
     return found
 
 
-def vary(text: str, rng: random.Random) -> str:
-    """How the same words may reach the tracker: as typed, or as a transcriber wrote them."""
+def vary(text: str, rng: random.Random, heard: Heard | None = None) -> str:
+    """How the same words may reach the tracker: as typed, as a transcriber wrote them, or,
+    now and then, as the speech recognizer heard them on a phone line (``heard``), errors
+    and all, so that "No, this is in blood." still reads as the "No, this is his brother."
+    it was."""
+    readings = heard.get(text) if heard else None
+    if readings and rng.random() < HEARD_SHARE:
+        return rng.choice(readings)
     for placeholder in ("Maria", "Tom"):
         if placeholder in text:
             text = text.replace(placeholder, rng.choice(NAMES).split()[0])
@@ -144,19 +186,23 @@ def vary(text: str, rng: random.Random) -> str:
 
 
 def training_examples(flows: Mapping[str, Flow], lines: Lines, *, per_label: int = 24,
-                      seed: int = 7) -> list[TrackingExample]:
-    """A balanced, shuffled training set; the same seed gives the same set."""
+                      seed: int = 7, heard: Heard | None = None) -> list[TrackingExample]:
+    """A balanced, shuffled training set; the same seed (and ``heard``) gives the same set."""
     rng = random.Random(seed)
+    heard = _faithful(heard) if heard else None
     globals_ = _intent_examples(lines.global_intents)
     examples: list[TrackingExample] = []
     for context in contexts(flows, lines):
         labels = tuple(context.examples) + (GLOBAL_LABELS if context.with_globals else ())
         pools = dict(context.examples) | (globals_ if context.with_globals else {})
         for label, pool in pools.items():
-            count = per_label // 2 if label in globals_ else per_label
-            for _ in range(count):
+            is_global = label in globals_
+            # Mishearings teach the step's own answers; a global label's (an opt-out, abuse)
+            # must not be learnt from words that no longer say it.
+            readings = None if is_global else heard
+            for _ in range(per_label // 2 if is_global else per_label):
                 question = rng.choice(context.questions).format(**_fake_fields(rng))
-                examples.append(TrackingExample(question, vary(rng.choice(pool), rng),
+                examples.append(TrackingExample(question, vary(rng.choice(pool), rng, readings),
                                                 labels, label))
     rng.shuffle(examples)
     return examples

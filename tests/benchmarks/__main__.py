@@ -22,13 +22,15 @@ from tests.benchmarks import (
     phone_answers_bench,
     router_bench,
     sip_load_bench,
+    spoken_tracking_bench,
     voice_bench,
 )
 
 BENCHMARKS = {"voice": voice_bench.run, "dialog": dialog_bench.run, "router": router_bench.run,
               "chat_load": chat_load_bench.run, "campaign_schedule": campaign_schedule_bench.run,
               "campaign_sip": campaign_sip_bench.run, "sip_load": sip_load_bench.run,
-              "phone_answers": phone_answers_bench.run}
+              "phone_answers": phone_answers_bench.run,
+              "spoken_tracking": spoken_tracking_bench.run}
 
 
 def _progress(benchmark: str, line: str) -> None:

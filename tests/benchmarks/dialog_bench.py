@@ -18,7 +18,7 @@ from dialog.catalog import common_lines, load_flows
 from dialog.engine import FlowAgent
 from dialog.polarity import PolarityAssist
 from dialog.scenarios import failures, load_scenarios, play_text
-from dialog.tracker import SlmTracker
+from dialog.tracker import IntentTracker, SlmTracker
 from dialog.tracker_eval import load_requests, score
 from knowledge.store import KnowledgeBase, Passage
 from voice.latency import summarize
@@ -55,18 +55,22 @@ def _scenario_run(settings: Settings) -> dict[str, Any]:
             "text_turn_latency_ms": summarize(seconds, unit_scale=1000)}
 
 
-def run(settings: Settings, report: Callable[[str], None]) -> dict[str, Any]:
-    flows, lines = load_flows(), common_lines()
-    requests = load_requests(TURNS, flows, lines)
-    trackers = {
+def trackers(settings: Settings) -> dict[str, Callable[[], IntentTracker]]:
+    """The trackers compared: the agents' own, its parts, and the baselines."""
+    return {
         "agents_tracker": lambda: load_tracker(settings, "slm"),
         "slm_fine_tuned": lambda: load_tracker(settings, "slm-only"),
         "non_slm_baseline": lambda: PolarityAssist(load_tracker(settings, "embedding")),
         "embedding_only": lambda: load_tracker(settings, "embedding"),
         "slm_before_fine_tuning": lambda: SlmTracker(prepared_slm(settings.cache_dir).ct2_dir),
     }
+
+
+def run(settings: Settings, report: Callable[[str], None]) -> dict[str, Any]:
+    flows, lines = load_flows(), common_lines()
+    requests = load_requests(TURNS, flows, lines)
     accuracy: dict[str, Any] = {"turns": len(requests)}
-    for name, make in trackers.items():
+    for name, make in trackers(settings).items():
         report(f"state tracking: {name}")
         result = score(make(), requests)
         accuracy[name] = {"accuracy": round(result.accuracy, 4),

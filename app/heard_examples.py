@@ -1,0 +1,57 @@
+"""How the speech recognizer hears the flows' examples over a phone line
+(``python -m app slm hear``), so the state tracker is trained on what it will read in calls.
+
+Whisper tiny.en on an 8 kHz line writes "No, this is his brother." as "No, this is in
+blood." A tracker trained only on clean text reads that as a yes. Each example is spoken
+by espeak-ng in two of several voices and speeds, sent through 8 kHz mu-law, and
+transcribed with no hint, the recognizer's plainest reading. None of the voices is the one
+``app eval --voice`` speaks with (en-us at 150 words a minute): the tracker learns how the
+recognizer errs, not what it made of the evaluation's own audio.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from app.caller_voice import over_the_phone, speak
+from voice.asr import WHISPER_RATE, WhisperRecognizer
+
+VOICES = (("en-us", 135), ("en-us", 170), ("en-gb", 150), ("en-us+f3", 145),
+          ("en-us+m3", 160), ("en-gb-x-rp", 140))
+READINGS = 2
+# The half second of quiet the voice activity detector keeps before speech.
+_LEAD_IN = np.zeros(WHISPER_RATE // 2, np.int16)
+
+
+def hear(text: str, recognizer: WhisperRecognizer, voices: Sequence[tuple[str, int]]) -> list[str]:
+    """What the recognizer heard of ``text`` said in each of ``voices``; nothing heard is
+    left out."""
+    readings = []
+    for voice, words_per_minute in voices:
+        clip = speak(text, 8000, words_per_minute=words_per_minute, voice=voice)
+        pcm = np.concatenate([_LEAD_IN, over_the_phone(clip, 8000, WHISPER_RATE)])
+        reading = recognizer.transcribe(pcm).text.strip()
+        if reading:
+            readings.append(reading)
+    return readings
+
+
+def hear_examples(texts: Sequence[str], recognizer: WhisperRecognizer, *, seed: int = 7,
+                  progress: Callable[[str], None] = lambda _: None) -> dict[str, list[str]]:
+    """example -> its readings, each example in ``READINGS`` voices drawn with ``seed``."""
+    rng = random.Random(seed)
+    heard: dict[str, list[str]] = {}
+    for index, text in enumerate(texts, start=1):
+        heard[text] = hear(text, recognizer, rng.sample(VOICES, READINGS))
+        if index % 50 == 0 or index == len(texts):
+            progress(f"heard {index}/{len(texts)} examples")
+    return heard
+
+
+def save_heard(heard: dict[str, list[str]], path: Path) -> None:
+    path.write_text(json.dumps(heard, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
