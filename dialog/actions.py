@@ -97,7 +97,7 @@ def choose_slot(agent: FlowAgent, text: str) -> datetime | None:
 def _agrees(text: str) -> bool:
     """Assent to the one slot offered ("yes, that works", "that's fine"), not a refusal of
     it: "No, that doesn't work for me" had booked it, for its "that"."""
-    lowered = text.lower().replace("’", "'")
+    lowered = text.lower()
     if NEGATION.search(lowered):
         return False
     return bool(_ASSENT & set(re.findall(r"[a-z]+", lowered)))

@@ -144,6 +144,7 @@ class FlowAgent(ConversationAgent):
         text = event.text if isinstance(event, CallerSaid) else _keypad_text(event.digits)
         text = _bounded(" ".join(text.split()))
         self.state.record("caller", text)
+        text = text.replace("’", "'")  # as typed on a phone; every reader expects "'"
         if not text:
             self.say_line("nothing_heard")
             self.reprompt()

@@ -34,4 +34,4 @@ _OVERRIDES = re.compile(
 
 def overrides_instructions(text: str) -> bool:
     """Whether ``text`` asks the agent to drop or change its instructions."""
-    return _OVERRIDES.search(text.replace("’", "'")) is not None
+    return _OVERRIDES.search(text) is not None

@@ -31,7 +31,7 @@ _PHRASES = {"i guess so": "yes", "i think so": "yes", "i suppose so": "yes", "wh
 
 def bare_answer(text: str) -> str | None:
     """``yes`` or ``no`` when ``text`` is only a polarity answer, else None."""
-    lowered = text.lower().replace("’", "'")
+    lowered = text.lower()
     for phrase, polarity in _PHRASES.items():
         lowered = re.sub(rf"\b{phrase}\b", " yes " if polarity == "yes" else " no ", lowered)
     words = re.findall(r"[a-z']+", lowered)
