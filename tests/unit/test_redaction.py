@@ -27,6 +27,12 @@ def test_numbers_that_are_not_cards_stay():
     assert redact_text("call me at 3 pm") == "call me at 3 pm"
 
 
+def test_an_id_holding_a_card_like_run_of_digits_stays_whole():
+    conversation = "4111111111111111bc0e0b42c267741a"  # uuid4 hex; the digits pass Luhn
+    assert redact_text(f"conversation={conversation}") == f"conversation={conversation}"
+    assert redact_text("card 4111111111111111, thanks") == "card [card], thanks"
+
+
 def test_personal_keys_are_masked_whatever_their_value():
     assert redact_value("date_of_birth", "1984-03-12") == "[redacted]"
     assert redact_value("meta", {"dob": "x", "agent": "welcome"}) == {"dob": "[redacted]",
