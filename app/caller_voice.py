@@ -55,3 +55,11 @@ def over_the_phone(pcm: np.ndarray, rate: int, out_rate: int = 16000) -> np.ndar
     """``pcm`` as it arrives from a phone line: 8 kHz, mu-law, then back to ``out_rate``."""
     narrow = mulaw_decode(mulaw_encode(resample(pcm, rate, 8000)))
     return resample(narrow, 8000, out_rate)
+
+
+def on_the_line(text: str, *, voice: str = "en-us", words_per_minute: int = 150) -> np.ndarray:
+    """``text`` spoken by espeak-ng as Whisper gets it from a call: 16 kHz after an 8 kHz
+    mu-law line, with the half second of quiet the voice activity detector keeps before
+    speech."""
+    clip = speak(text, 8000, words_per_minute=words_per_minute, voice=voice)
+    return np.concatenate([np.zeros(8000, np.int16), over_the_phone(clip, 8000)])

@@ -16,16 +16,12 @@ import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-
-from app.caller_voice import over_the_phone, speak
-from voice.asr import WHISPER_RATE, WhisperRecognizer
+from app.caller_voice import on_the_line
+from voice.asr import WhisperRecognizer
 
 VOICES = (("en-us", 135), ("en-us", 170), ("en-gb", 150), ("en-us+f3", 145),
           ("en-us+m3", 160), ("en-gb-x-rp", 140))
 READINGS = 2
-# The half second of quiet the voice activity detector keeps before speech.
-_LEAD_IN = np.zeros(WHISPER_RATE // 2, np.int16)
 
 
 def hear(text: str, recognizer: WhisperRecognizer, voices: Sequence[tuple[str, int]]) -> list[str]:
@@ -33,8 +29,7 @@ def hear(text: str, recognizer: WhisperRecognizer, voices: Sequence[tuple[str, i
     left out."""
     readings = []
     for voice, words_per_minute in voices:
-        clip = speak(text, 8000, words_per_minute=words_per_minute, voice=voice)
-        pcm = np.concatenate([_LEAD_IN, over_the_phone(clip, 8000, WHISPER_RATE)])
+        pcm = on_the_line(text, voice=voice, words_per_minute=words_per_minute)
         reading = recognizer.transcribe(pcm).text.strip()
         if reading:
             readings.append(reading)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from app.bridge import ANSWER_CHECKS
-from app.caller_voice import over_the_phone, speak
+from app.caller_voice import on_the_line
 from app.config import Settings
 from app.model_loading import load_asr
 from dialog.catalog import common_lines, load_flows
@@ -49,12 +49,6 @@ DATE_FORMS: tuple[Callable[[date], str], ...] = (
     lambda d: f"the {_ordinal(d.day)} of {d:%B}, {d.year}",
     lambda d: f"{d.year}-{d.month:02d}-{d.day:02d}",
 )
-
-
-def _phone(text: str) -> np.ndarray:
-    """``text`` as Whisper gets it from a call: 8 kHz mu-law, with the half second of
-    silence the voice activity detector keeps before speech."""
-    return np.concatenate([np.zeros(8000, np.int16), over_the_phone(speak(text, 8000), 8000)])
 
 
 def _near_miss(rng: random.Random, born: date) -> date:
@@ -85,11 +79,11 @@ def _dates(asr: Any, report: Callable[[str], None]) -> dict[str, Any]:
     for index in range(DATES):
         born = date(rng.randint(1940, 2004), rng.randint(1, 12), rng.randint(2, 27))
         form = DATE_FORMS[index % len(DATE_FORMS)]
-        genuine.append((born, _phone(form(born))))
-        near.append((born, _phone(form(_near_miss(rng, born)))))
+        genuine.append((born, on_the_line(form(born))))
+        near.append((born, on_the_line(form(_near_miss(rng, born)))))
         said = (form(date(rng.randint(1940, 2004), rng.randint(1, 12), rng.randint(1, 28)))
                 if index % 2 else NOT_DATES[index // 2 % len(NOT_DATES)])
-        other.append((born, _phone(said)))
+        other.append((born, on_the_line(said)))
     report(f"{DATES} dates of birth, said right, said near, and other answers")
     checks = ANSWER_CHECKS["date"]
     shipped: Recognize = lambda audio, born: asr.transcribe(  # noqa: E731
@@ -121,7 +115,7 @@ def _preferences(asr: Any, report: Callable[[str], None]) -> dict[str, Any]:
     report(f"{PREFERENCES} reschedule preferences")
     understood = {"with_hint": 0, "baseline_no_hint": 0}
     for line in lines:
-        audio, wanted = _phone(line), parse_preference(line, NOW)
+        audio, wanted = on_the_line(line), parse_preference(line, NOW)
         understood["with_hint"] += parse_preference(asr.transcribe(audio, hint).text,
                                                     NOW) == wanted
         understood["baseline_no_hint"] += parse_preference(asr.transcribe(audio).text,

@@ -11,26 +11,21 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
-from app.caller_voice import over_the_phone, speak
+from app.caller_voice import on_the_line
 from app.config import Settings
 from app.model_loading import load_asr
 from dialog.catalog import common_lines, load_flows
 from dialog.tracker_eval import load_requests, score
 from tests.benchmarks.dialog_bench import TURNS, trackers
-from voice.asr import WHISPER_RATE
 
 COMPARED = ("agents_tracker", "slm_fine_tuned", "non_slm_baseline")
 
 
 def _heard(utterances: list[str], settings: Settings, report: Callable[[str], None]) -> list[str]:
     asr = load_asr(threads=settings.voice.asr_threads)
-    lead_in = np.zeros(WHISPER_RATE // 2, np.int16)
     heard = []
     for index, text in enumerate(utterances, start=1):
-        pcm = over_the_phone(speak(text, 8000), 8000, WHISPER_RATE)
-        heard.append(asr.transcribe(np.concatenate([lead_in, pcm])).text)
+        heard.append(asr.transcribe(on_the_line(text)).text)
         if index % 25 == 0:
             report(f"heard {index}/{len(utterances)} turns")
     return heard
