@@ -1,7 +1,8 @@
 """Scenarios: scripted conversations with expected results, one JSON object a line.
 
 ``id``, ``agent``, ``now`` (the call's local time), ``contact``, ``context``, optional
-``knowledge`` passages, ``caller`` (the caller's lines; when they run out the caller hangs
+``knowledge`` passages (at the top level or in ``context``: issue 3 lists them among the
+context's fields), ``caller`` (the caller's lines; when they run out the caller hangs
 up) and ``expect``: ``outcome``, ``slots`` (datetimes compared as instants, bools exactly,
 ``"*"`` any non-empty value), ``said`` and ``not_said`` (case-insensitive regexes over
 everything the agent said).
@@ -18,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dialog.agent import ConversationAgent, ConversationSetup
 from dialog.events import CallerHungUp, CallerSaid
@@ -48,6 +49,13 @@ class Scenario(BaseModel):
     knowledge: list[str] = Field(default_factory=list)
     caller: list[str]
     expect: Expectation
+
+    @model_validator(mode="after")
+    def _knowledge_from_context(self) -> Scenario:
+        passages = self.context.get("knowledge")
+        if isinstance(passages, list):
+            self.knowledge = [*self.knowledge, *(str(p) for p in passages)]
+        return self
 
     @property
     def setup(self) -> ConversationSetup:
