@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from dialog.dates import (
+    CORRECTION,
     TimePreference,
     parse_preference,
     speak_date,
@@ -29,6 +30,8 @@ MAX_OFFERED = 3
 _ORDINALS = {"first": 0, "1st": 0, "one": 0, "1": 0, "second": 1, "2nd": 1, "two": 1, "2": 1,
              "middle": 1, "third": 2, "3rd": 2, "three": 2, "3": 2}
 _BARE_NUMBERS = ("one", "two", "three", "1", "2", "3")  # an ordinal only after "number", "option"
+# A slot named only to be turned down: "not the first one", "not Tuesday".
+_NOT_THIS = re.compile(r"\bnot\s+(?:the\s+|that\s+)?(?:one\s+(?:at|on)\s+)?[\w:]+(?:\s+one)?\b")
 _ASSENT = {"yes", "yeah", "yep", "sure", "ok", "okay", "that", "works", "fine", "good", "great"}
 
 
@@ -71,9 +74,26 @@ def _list_times(slots: list[datetime]) -> str:
 
 
 def choose_slot(agent: FlowAgent, text: str) -> datetime | None:
-    """The slot the caller picked: "the first one", "Thursday at 3:30", "the 2:30 one"."""
+    """The slot the caller picked: "the first one", "Thursday at 3:30", "the 2:30 one",
+    "quarter past three". A self-correction picks the last choice ("the first one, no,
+    make it the second"); a refusal said last ("... no, none of those") picks none."""
     offered = agent.state.offered
-    words = re.findall(r"[a-z0-9]+", text.lower())
+    for said in reversed(CORRECTION.split(text.lower())):
+        said = _NOT_THIS.sub(" ", said)  # "not the first one, the second"
+        chosen = _chosen_in(agent, said)
+        if chosen is not None:
+            return chosen
+        if NEGATION.search(said):
+            return None
+    if len(offered) == 1 and _agrees(text) and parse_preference(text, agent.setup.now).empty:
+        return offered[0]  # "yes, that works"; not "yes, Friday works" for another day
+    return None
+
+
+def _chosen_in(agent: FlowAgent, said: str) -> datetime | None:
+    """The slot one part of the caller's words (a correction's part) names, if any."""
+    offered = agent.state.offered
+    words = re.findall(r"[a-z0-9]+", said)
     if offered:
         if "last" in words or "latest" in words:
             return offered[-1]
@@ -84,13 +104,15 @@ def choose_slot(agent: FlowAgent, text: str) -> datetime | None:
                     word not in _BARE_NUMBERS or "number" in words
                     or "option" in words):
                 return offered[_ORDINALS[word]]
-    wanted = parse_preference(text, agent.setup.now)
-    if wanted.empty:
-        return offered[0] if len(offered) == 1 and _agrees(text) else None
-    for pool in (offered, open_slots(agent)):
-        matches = [s for s in pool if wanted.matches(s)]
-        if len(matches) == 1 or (matches and wanted.at is not None):
-            return matches[0]
+    # "the two thirty one": the "one" of "the ... one" is no minute ("2:31")
+    for reading in dict.fromkeys((said, re.sub(r"\bones?\b", " ", said))):
+        wanted = parse_preference(reading, agent.setup.now)
+        if wanted.empty:
+            continue
+        for pool in (offered, open_slots(agent)):
+            matches = [s for s in pool if wanted.matches(s)]
+            if len(matches) == 1 or (matches and wanted.at is not None):
+                return matches[0]
     return None
 
 

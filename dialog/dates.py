@@ -1,9 +1,11 @@
 """Reading dates and times the way callers say them, and saying them back.
 
 - ``birth_dates``: every date a caller may have meant ("March 12th 1984", "12 March 84",
-  "3/12/1984"; numeric forms are read month-first and day-first).
-- ``TimePreference``: "Thursday afternoon", "next week", "tomorrow at 3", corrections
-  ("Tuesday, no, Wednesday": the later words win).
+  "3/12/1984", "1993, October 5th", "the 19th of September, and I was born in 1985";
+  numeric forms are read month-first and day-first; a date after today or before 1900 is
+  no birth date).
+- ``TimePreference``: "Thursday afternoon", "next week", "tomorrow at 3", "quarter past
+  three", "after lunch", corrections ("Tuesday, no, Wednesday": the later words win).
 - ``ExpectedBirthDate``: a contact's date of birth as a speech recognizer may confirm it.
 - ``speak_date`` / ``speak_time`` / ``speak_money``: the agent's way of saying them.
 """
@@ -16,19 +18,23 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from dialog.numbers import MONTHS, ordinal_suffix, words_to_digits
+from dialog.numbers import ordinal_suffix, words_to_digits
+from dialog.spoken_dates import (
+    DAY,
+    MONTH,
+    MONTH_DAY,
+    MONTH_NUMBER,
+    apart_dates,
+    clock_words,
+    month_and_day,
+    valid,
+)
 
-_MONTH_NUMBER = {name: i + 1 for i, name in enumerate(MONTHS)}
-_MONTH_NUMBER.update({name[:3]: i + 1 for i, name in enumerate(MONTHS)})
-_MONTH_NUMBER["sept"] = 9
-_MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|" \
-         r"december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
-_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?:'\s*)?(\d{4}|\d{2})(?:,?\s+(\d{4}))?"  # a second year: a recognizer's restart
 _DATE_PATTERNS = (
-    re.compile(rf"\b{_MONTH}\s+(?:the\s+)?{_DAY},?\s+(?:of\s+)?{_YEAR}\b", re.I),  # March 12, 84
+    re.compile(rf"\b{MONTH}\s+(?:the\s+)?{DAY},?\s+(?:of\s+)?{_YEAR}\b", re.I),  # March 12, 84
     # 12 March 84; "the 12th on/and March" is how a recognizer may write "of"
-    re.compile(rf"\b(?:the\s+)?{_DAY}\s+(?:(?:of|on|and)\s+)?{_MONTH},?\s+{_YEAR}\b", re.I),
+    re.compile(rf"\b(?:the\s+)?{DAY}\s+(?:(?:of|on|and)\s+)?{MONTH},?\s+{_YEAR}\b", re.I),
 )
 # How a recognizer writes a spoken year: "1,984"; "nineteen hundred ninety" as "1900, 90",
 # "1900-90" or, the "nineteen" lost, "100-90"; "nineteen hundred eighty seven" as
@@ -38,25 +44,33 @@ _HUNDRED_YEAR = re.compile(
     r"\b(19|20|1)00[,-]?\s*(?:(\d{2})|((?:19|20)\d{2}))\b(?![,.]?\d)")
 # "nineteen eighty four" as "1980, 4": the decade, then the year's last digit on its own.
 _DECADE_YEAR = re.compile(r"\b((?:19|20)[1-9])0,?\s+([1-9])\b(?![,.]?\d)")
-# "nineteen ninety" as two numbers after a day: "6-5-19-90", "3 12 19 84", "June 5, 19 90".
-# Only after a day, so "March 20 84" stays the 20th of March, '84.
+# "nineteen ninety" as two numbers after a month and day: "6-5-19-90", "3 12 19 84", "June 5,
+# 19 90". Only after both, so "March 20 84" stays the 20th of March, '84, and "5/19/83" the
+# 19th of May, '83.
 _SPLIT_YEAR = re.compile(
-    r"(?<![\d:])(\d{1,2}(?:st|nd|rd|th)?[\s,/.-]+)(19|20)[\s,/.-]+(\d{2})(?![\d:])")
-_NUMERIC = re.compile(r"(?<![\d:])(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{2}|\d{4})(?![\d:])")
+    rf"(?<![\d:])((?:{MONTH.replace('(', '(?:', 1)}|\d{{1,2}})[\s,/.-]+\d{{1,2}}(?:st|nd|rd|th)?"
+    r"[\s,/.-]+)(19|20)[\s,/.-]+(\d{2})(?![\d:])", re.IGNORECASE)
+# Not inside a code ("ESM-A-26-07-14", which ``words_to_digits`` writes "ESM-A - 26-07-14").
+_NUMERIC = re.compile(r"(?<![\d:])(?<!\w[/.-])(?<!\w\s-\s)(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*"
+                      r"(\d{2}|\d{4})(?![\d:]|[/.-]\w)")
 # "3 12 1984" said as numbers: a recognizer writes "3, 12, 1984" (a four-digit year only,
 # so a list of small numbers is not a date).
 _SPOKEN_NUMERIC = re.compile(r"(?<![\d:,])(\d{1,2}),?\s+(\d{1,2}),?\s+(\d{4})(?![\d:])")
-_ISO = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
-_MONTH_DAY = re.compile(
-    rf"\b{_MONTH}\s+(?:the\s+)?{_DAY}\b|\b(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}\b")
+_ISO = re.compile(r"(?<!\d)(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?!\d)")
 _ORDINAL_DAY = re.compile(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b")
 _TIME = re.compile(r"\b(\d{1,2})(?::(\d{2})|\s+(\d{2})(?!\d))?\s*(a\.?m\.?|p\.?m\.?|o'?clock)?"
                    r"(?=\W|$)")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_CORRECTION = re.compile(r"\b(?:no|nope|actually|i mean|sorry|rather|wait|make that|"
-                         r"scratch that|or rather|instead)\b[,.]?", re.IGNORECASE)
-_PARTS_OF_DAY = {"morning": (6, 12), "afternoon": (12, 17), "evening": (17, 21),
-                 "lunchtime": (11, 14), "noon": (11, 13), "night": (17, 22)}
+CORRECTION = re.compile(r"\b(?:no|nope|actually|i mean|sorry|rather|wait|make that|"
+                        r"scratch that|or rather|instead)\b[,.]?", re.IGNORECASE)
+# Parts of the day, the more precise first: [start, end) hours.
+_PARTS_OF_DAY = tuple((re.compile(words), hours) for words, hours in (
+    (r"\bafter\s+lunch", (13, 24)), (r"\bafter\s+(?:noon|midday)\b", (12, 24)),
+    (r"\bbefore\s+(?:lunch|noon|midday)", (0, 12)),
+    (r"\bearly\s+(?:in\s+the\s+)?morning", (6, 10)), (r"\blate\s+morning", (10, 12)),
+    (r"\bearly\s+(?:in\s+the\s+)?afternoon", (12, 15)), (r"\blate\s+afternoon", (15, 17)),
+    (r"\bmorning", (6, 12)), (r"\bafternoon", (12, 17)), (r"\bevening", (17, 21)),
+    (r"\blunch", (11, 14)), (r"\bnoon|\bmidday", (11, 13)), (r"\bnight", (17, 22))))
 
 
 def _year(text: str, today: date) -> int:
@@ -64,13 +78,6 @@ def _year(text: str, today: date) -> int:
     if len(text) == 4:
         return value
     return 2000 + value if value <= today.year % 100 else 1900 + value
-
-
-def _valid(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
 
 
 def _spoken_years(text: str) -> str:
@@ -89,35 +96,60 @@ def _spoken_years(text: str) -> str:
 
 
 def birth_dates(text: str, today: date) -> list[date]:
-    """Every full date (with a year) the caller may have said, earliest mention first."""
+    """Every full date (with a year) the caller may have said, earliest mention first; a
+    date after ``today`` or before 1900 is no one's date of birth (a card's expiry, a
+    policy number's digits)."""
     normal = _spoken_years(words_to_digits(text).lower())
+    found, taken = _full_dates(normal, today)
+    for apart in apart_dates(normal, taken):
+        when = valid(_year(apart.year, today), apart.month, apart.day)
+        if when:
+            found.append((min(start for start, _ in apart.spans), when))
+    return [when for _, when in sorted(found, key=lambda item: item[0])
+            if when.year >= 1900 and when <= today]
+
+
+def _full_dates(normal: str, today: date) -> tuple[list[tuple[int, date]], list[tuple[int, int]]]:
+    """The dates said in one piece (where each starts) and the spans they take."""
     found: list[tuple[int, date]] = []
+    taken: list[tuple[int, int]] = []
     for pattern in _DATE_PATTERNS:
         for match in pattern.finditer(normal):
+            taken.append(match.span())
             groups = match.groups()
             month_name, day = (groups[0], groups[1]) if groups[0][0].isalpha() else \
                 (groups[1], groups[0])
-            month_number = _MONTH_NUMBER[month_name.rstrip(".")]
+            month_number = MONTH_NUMBER[month_name.rstrip(".")]
             # "June 5, 1990, 1998": the year said again differently; either may be meant
             for year in filter(None, groups[2:4]):
-                if when := _valid(_year(year, today), month_number, int(day)):
+                if when := valid(_year(year, today), month_number, int(day)):
                     found.append((match.start(), when))
     for match in _ISO.finditer(normal):
-        if when := _valid(int(match[1]), int(match[2]), int(match[3])):
+        taken.append(match.span())
+        if when := valid(int(match[1]), int(match[3]), int(match[4])):
             found.append((match.start(), when))
     for match in (*_NUMERIC.finditer(normal), *_SPOKEN_NUMERIC.finditer(normal)):
+        taken.append(match.span())
         year = _year(match[3], today)
         for month, day in ((match[1], match[2]), (match[2], match[1])):  # US first
-            if when := _valid(year, int(month), int(day)):
+            if when := valid(year, int(month), int(day)):
                 found.append((match.start(), when))
-    return [when for _, when in sorted(found, key=lambda item: item[0])]
+    return found, taken
 
 
-def remove_birth_dates(text: str) -> str:
-    """The text without its full dates (so a birth date is not read as a wish)."""
+def remove_birth_dates(text: str, *, between: bool = False) -> str:
+    """The text without its full dates (so a birth date is not read as a wish), the year
+    said apart ("1993, October 5th") included. ``between``: and without the words between
+    the first date and the last, which are about the date ("August 30th, 1966. No, sorry,
+    that's my brother's. August 13th, 1966.")."""
     normal = _spoken_years(words_to_digits(text))
-    for pattern in (*_DATE_PATTERNS, _ISO, _NUMERIC, _SPOKEN_NUMERIC):
-        normal = pattern.sub(" ", normal)
+    taken = [match.span() for pattern in (*_DATE_PATTERNS, _ISO, _NUMERIC, _SPOKEN_NUMERIC)
+             for match in pattern.finditer(normal)]
+    taken += [span for apart in apart_dates(normal, taken) for span in apart.spans]
+    if between and len(taken) > 1:
+        taken = [(min(start for start, _ in taken), max(end for _, end in taken))]
+    for start, end in sorted(taken, reverse=True):
+        normal = normal[:start] + " " + normal[end:]
     return " ".join(normal.split())
 
 
@@ -134,11 +166,11 @@ def near_dates(when: date) -> list[date]:
     a year or ten years off, ten days off, and the day and month swapped."""
     near: list[date | None] = [when + timedelta(days=shift) for shift in (-10, -2, -1, 1, 2, 10)]
     for years in (-10, -1, 1, 10):
-        near.append(_valid(when.year + years, when.month, when.day))
+        near.append(valid(when.year + years, when.month, when.day))
     for months in (-1, 1):
         index = when.month - 1 + months
-        near.append(_valid(when.year + index // 12, index % 12 + 1, when.day))
-    near.append(_valid(when.year, when.day, when.month))
+        near.append(valid(when.year + index // 12, index % 12 + 1, when.day))
+    near.append(valid(when.year, when.day, when.month))
     return [other for other in dict.fromkeys(near) if other is not None and other != when]
 
 
@@ -201,11 +233,25 @@ class TimePreference:
         return not (self.at and (when.hour, when.minute) != (self.at.hour, self.at.minute))
 
 
+_WHEN_WORD = (r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)days?|tomorrow|weekends?|"
+              r"mornings?|afternoons?|evenings?)")
+# A day or a part of the day the caller rules out: "Wednesday's no good", "I can't do
+# Thursday", "not Monday", "mornings don't work".
+_REFUSED = re.compile(
+    rf"\b(?:can't|cannot|can not|couldn't|won't be able to)\s+(?:do|make|come(?:\s+in)?)\s+"
+    rf"(?:it\s+)?(?:on\s+|in\s+the\s+)?(?:a\s+)?{_WHEN_WORD}"
+    rf"|\b(?:not|never)\s+(?:on\s+)?(?:a\s+)?{_WHEN_WORD}"
+    rf"|\b{_WHEN_WORD}(?:'s|'re|\s+is|\s+are)?\s+(?:no good|not good|bad|out|"
+    r"(?:not|never)\s+(?:going to|gonna)\s+work|(?:doesn't|don't|won't|isn't|aren't)\s+"
+    r"(?:work|good))")
+
+
 def parse_preference(text: str, now: datetime) -> TimePreference:
-    """When the caller would like it. Later words correct earlier ones."""
-    normal = words_to_digits(text).lower()
+    """When the caller would like it. Later words correct earlier ones; a day ruled out
+    ("Could we do Friday? Wednesday's no good.") is no wish."""
+    normal = _REFUSED.sub(" ", clock_words(words_to_digits(text).lower()))
     preference = TimePreference()
-    for segment in _CORRECTION.split(normal):
+    for segment in CORRECTION.split(normal):
         preference = preference.merged(_segment_preference(segment, now))
     return preference
 
@@ -213,7 +259,7 @@ def parse_preference(text: str, now: datetime) -> TimePreference:
 def _segment_preference(text: str, now: datetime) -> TimePreference:
     today = now.date()
     found = TimePreference(**_day_fields(text, today))
-    hours = next((span for word, span in _PARTS_OF_DAY.items() if word in text), None)
+    hours = next((span for words, span in _PARTS_OF_DAY if words.search(text)), None)
     at = _clock_time(text, hours)
     if re.search(r"\b(?:after|from|later than)\s+\d", text) and at:
         hours, at = (at.hour, 24), None
@@ -237,31 +283,30 @@ def _day_fields(text: str, today: date) -> dict[str, Any]:
     for index, name in enumerate(_WEEKDAYS):
         if re.search(rf"\b{name}s?\b", text):
             return {"weekday": index}
-    if match := _MONTH_DAY.search(text):
-        month_name = match[1] or match[4]
-        day = int(match[2] or match[3])
-        return {"day": _upcoming(today, _MONTH_NUMBER[month_name.rstrip(".")], day)}
+    if match := MONTH_DAY.search(text):
+        return {"day": _upcoming(today, *month_and_day(match))}
     if match := _ORDINAL_DAY.search(text):
         day = int(match[1])
-        when = _valid(today.year, today.month, day)
+        when = valid(today.year, today.month, day)
         if when is None or when < today:
             following = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
-            when = _valid(following.year, following.month, day)
+            when = valid(following.year, following.month, day)
         return {"day": when} if when else {}
     return {}
 
 
 def _upcoming(today: date, month: int, day: int) -> date | None:
-    when = _valid(today.year, month, day)
+    when = valid(today.year, month, day)
     if when is not None and when < today:
-        when = _valid(today.year + 1, month, day)
+        when = valid(today.year + 1, month, day)
     return when
 
 
 def _clock_time(text: str, part_of_day: tuple[int, int] | None) -> time | None:
     """The first clock time in ``text``; bare hours read as office hours (3 is 3 PM)."""
     cleaned = re.sub(r"\b\d{1,2}(?:st|nd|rd|th)\b", " ", text)
-    if "noon" in cleaned and not re.search(r"after\s*noon", cleaned):
+    if re.search(r"\b(?:noon|midday)\b", cleaned) and not re.search(
+            r"\b(?:after|before)\s*(?:noon|midday)", cleaned):
         return time(12, 0)
     for match in _TIME.finditer(cleaned):
         hour, minute = int(match[1]), int(match[2] or match[3] or 0)

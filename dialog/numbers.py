@@ -30,7 +30,8 @@ _MONTH_WORDS = frozenset(MONTHS) | {m[:3] for m in MONTHS} | {"sept"}
 # "one" is a number only next to other numbers: "the first one", "no one" are not.
 _NOT_BEFORE_ONE = frozenset({"the", "that", "this", "no", "any", "which", "every", "some",
                              "each", "another", "other", "last", "earlier", "later", "early",
-                             "late", "a", "first", "second", "third", "next", "only"})
+                             "late", "a", "first", "second", "third", "next", "only",
+                             "best", "worst", "just", "with"})
 _WORD = re.compile(r"\d+(?:[:/.,-]\d+)*(?:st|nd|rd|th)?|[A-Za-z]+(?:['’-][A-Za-z]+)*|\S")
 
 
@@ -70,10 +71,7 @@ def _year(words: list[str], index: int) -> tuple[int, int] | None:
         return None
     lowered = [w.lower() for w in words]
     if lowered[index] == "two" and index + 1 < len(words) and lowered[index + 1] == "thousand":
-        rest = _small_number(words, index + 2) if index + 2 < len(words) else None
-        if rest is not None and not rest[2]:
-            return 2000 + rest[0], 2 + rest[1]
-        return 2000, 2
+        return _thousands_year(lowered, index + 2)
     if first[0] not in (19, 20) or index + first[1] >= len(words):
         return None
     after = index + first[1]
@@ -87,6 +85,16 @@ def _year(words: list[str], index: int) -> tuple[int, int] | None:
     if second is None or second[2] or second[0] < 10:
         return None
     return first[0] * 100 + second[0], first[1] + second[1]
+
+
+def _thousands_year(words: list[str], index: int) -> tuple[int, int]:
+    """The rest of "two thousand [and] one" from ``index`` (after "thousand")."""
+    skip = 1 if index + 1 < len(words) and words[index] == "and" else 0
+    rest = _small_number(words, index + skip) if index + skip < len(words) else None
+    after = index + skip + rest[1] if rest else 0
+    if rest is None or rest[2] or (after < len(words) and words[after] == "hundred"):
+        return 2000, 2  # "two thousand and five hundred" is no year
+    return 2000 + rest[0], 2 + skip + rest[1]
 
 
 def _hundreds_year(words: list[str], century: int, index: int,
@@ -112,7 +120,7 @@ def words_to_digits(text: str) -> str:
             index += year[1]
             continue
         number = _small_number(tokens, index)
-        if number is not None and _reads_as_number(tokens, index, number[2]):
+        if number is not None and _reads_as_number(tokens, index, number[1], number[2]):
             value, used, is_ordinal = number
             out.append(f"{value}{ordinal_suffix(value)}" if is_ordinal else str(value))
             index += used
@@ -122,15 +130,18 @@ def words_to_digits(text: str) -> str:
     return _join(out)
 
 
-def _reads_as_number(tokens: list[str], index: int, is_ordinal: bool) -> bool:
-    """Whether a number word means a number here ("wait a second" does not)."""
+def _reads_as_number(tokens: list[str], index: int, used: int, is_ordinal: bool) -> bool:
+    """Whether the number words from ``index`` (``used`` of them) mean a number here ("wait
+    a second" does not; "twenty first of June" does)."""
     before = tokens[index - 1].lower() if index else ""
-    after = tokens[index + 1].lower() if index + 1 < len(tokens) else ""
+    after = tokens[index + used].lower() if index + used < len(tokens) else ""
     if is_ordinal:  # dates: "the twelfth", "March twelfth", "twelfth of March"
         return (before in _MONTH_WORDS or before in ("the", "on") or after == "of"
                 or after in _MONTH_WORDS or before.isdigit())
     if tokens[index].lower() == "one":
-        return before not in _NOT_BEFORE_ONE and not before.endswith(("st", "nd", "rd", "th"))
+        # "the 1st one" is no number; "quarter past one", "around one" are
+        ordinal = before[:1].isdigit() and before.endswith(("st", "nd", "rd", "th"))
+        return before not in _NOT_BEFORE_ONE and not ordinal
     return True
 
 

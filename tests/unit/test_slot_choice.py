@@ -38,3 +38,52 @@ def test_the_one_slot_offered_is_taken_only_on_assent(said: str, taken: bool) ->
     flow_agent, _ = agent({})
     flow_agent.state.offered = OFFERED[:1]
     assert (choose_slot(flow_agent, said) == OFFERED[0]) is taken
+
+
+# Tuesday 2 PM, Wednesday 10:45 AM, Thursday 3:15 PM, Friday 1:45 PM
+TIMES = [datetime.fromisoformat(s) for s in
+         ("2026-12-01T14:00:00-05:00", "2026-12-02T10:45:00-05:00",
+          "2026-12-03T15:15:00-05:00", "2026-12-04T13:45:00-05:00")]
+
+
+def _choice(said: str, offered: list[datetime]) -> datetime | None:
+    flow_agent, _ = agent({})
+    flow_agent.state.offered = list(offered)
+    return choose_slot(flow_agent, said)
+
+
+@pytest.mark.parametrize(("said", "index"), [
+    ("The first one. Actually no, make it the second one.", 1),
+    ("Tuesday at 2, no wait, the Wednesday one", 1),
+    ("second one, sorry, I mean the third", 2),
+    ("hmm, the Wednesday one, no, Thursday at a quarter past three", 2),
+    ("not the first one, the second one", 1),
+    ("No, not Tuesday. Wednesday.", 1),
+])
+def test_a_self_correction_picks_the_last_choice(said: str, index: int) -> None:
+    assert _choice(said, TIMES[:3]) == TIMES[index]
+
+
+@pytest.mark.parametrize(("said", "index"), [
+    ("Thursday at quarter past three", 2), ("the quarter past three one", 2),
+    ("Let's do the 1:45.", 3), ("one forty-five please", 3),
+    ("the one at 10:45", 1), ("the 10:45 one", 1), ("ten forty-five", 1),
+    ("the ten forty five one", 1), ("the two o'clock one", 0), ("the three fifteen one", 2),
+])
+def test_a_choice_by_its_time(said: str, index: int) -> None:
+    assert _choice(said, TIMES) == TIMES[index]
+
+
+@pytest.mark.parametrize("said", [
+    "no, none of those", "I can't do any of those", "neither",
+    "the first one. no wait, none of those work",  # the refusal said last
+    "the quarter past one",  # a time none of the slots has
+])
+def test_a_refusal_or_an_unoffered_time_is_no_choice(said: str) -> None:
+    assert _choice(said, TIMES[:3]) is None
+    assert _choice(said, TIMES[:1]) is None
+
+
+def test_assent_naming_another_time_is_not_the_one_slot_offered() -> None:
+    assert _choice("yes, Saturday works", TIMES[:1]) is None  # no Saturday slot anywhere
+    assert _choice("yes, Tuesday at 2 works", TIMES[:1]) == TIMES[0]
