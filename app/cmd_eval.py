@@ -53,9 +53,9 @@ class _ScenarioKnowledge:
             store.ingest(self._key, [Passage(text, "scenario") for text in scenario.knowledge])
         self._has_own = bool(scenario.knowledge)
 
-    def answer(self, organization: str, question: str) -> str | None:
-        own = self._store.answer(self._key, question) if self._has_own else None
-        return own or self._fallback.answer(organization, question)
+    def answer(self, organization: str, question: str, context: str = "") -> str | None:
+        own = self._store.answer(self._key, question, context) if self._has_own else None
+        return own or self._fallback.answer(organization, question, context)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

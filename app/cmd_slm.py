@@ -30,6 +30,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                                            "write what the speech recognizer heard")
     hear.add_argument("--out", type=Path, default=HEARD_EXAMPLES)
     hear.add_argument("--seed", type=int, default=7)
+    hear.add_argument("--again", action="store_true",
+                      help="hear every example again, not only those without readings")
     parser.set_defaults(handler=run)
 
 
@@ -47,11 +49,13 @@ def _hear(args: argparse.Namespace) -> int:
     from app.heard_examples import hear_examples, save_heard
     from app.model_loading import load_asr
     from dialog.catalog import common_lines, load_flows
-    from dialog.tracker_data import spoken_examples
+    from dialog.tracker_data import load_heard, spoken_examples
 
     texts = spoken_examples(load_flows(), common_lines())
-    _progress(f"speaking {len(texts)} examples over a phone line")
-    heard = hear_examples(texts, load_asr(), seed=args.seed, progress=_progress)
+    known = load_heard(args.out) if args.out.exists() and not args.again else {}
+    _progress(f"speaking {sum(t not in known for t in texts)} of {len(texts)} examples over "
+              "a phone line (the others were heard before)")
+    heard = hear_examples(texts, load_asr(), seed=args.seed, known=known, progress=_progress)
     save_heard(heard, args.out)
     changed = sum(any(r.lower().strip(".?!") != t.lower() for r in rs) for t, rs in heard.items())
     print(f"{len(heard)} examples heard, {changed} of them not word for word; written to "

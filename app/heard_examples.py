@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from app.caller_voice import on_the_line
@@ -37,15 +37,20 @@ def hear(text: str, recognizer: WhisperRecognizer, voices: Sequence[tuple[str, i
 
 
 def hear_examples(texts: Sequence[str], recognizer: WhisperRecognizer, *, seed: int = 7,
+                  known: Mapping[str, Sequence[str]] | None = None,
                   progress: Callable[[str], None] = lambda _: None) -> dict[str, list[str]]:
-    """example -> its readings, each example in ``READINGS`` voices drawn with ``seed``."""
-    rng = random.Random(seed)
+    """example -> its readings, each example in ``READINGS`` voices drawn from ``seed`` and
+    the example itself (so an example's voices do not depend on the others). Examples in
+    ``known`` keep the readings they have: adding examples to a flow hears only those."""
+    known = known or {}
     heard: dict[str, list[str]] = {}
-    for index, text in enumerate(texts, start=1):
-        heard[text] = hear(text, recognizer, rng.sample(VOICES, READINGS))
-        if index % 50 == 0 or index == len(texts):
-            progress(f"heard {index}/{len(texts)} examples")
-    return heard
+    fresh = [text for text in texts if text not in known]
+    for index, text in enumerate(fresh, start=1):
+        voices = random.Random(f"{seed}:{text}").sample(VOICES, READINGS)
+        heard[text] = hear(text, recognizer, voices)
+        if index % 50 == 0 or index == len(fresh):
+            progress(f"heard {index}/{len(fresh)} new examples")
+    return {text: list(known[text]) if text in known else heard[text] for text in texts}
 
 
 def save_heard(heard: dict[str, list[str]], path: Path) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from dialog import actions, steps
+from dialog import actions, lookahead, steps
 from dialog.agent import ConversationAgent, ConversationSetup
 from dialog.dates import ExpectedBirthDate
 from dialog.events import END_CALL, TRANSFER, Action, CallerSaid, KeypadDigits, Reply
@@ -35,8 +35,9 @@ MAX_INPUT_CHARS = 1000
 
 
 class KnowledgeSource(Protocol):
-    def answer(self, organization: str, question: str) -> str | None:
-        """A passage answering ``question`` from the organization's knowledge, if any."""
+    def answer(self, organization: str, question: str, context: str = "") -> str | None:
+        """A passage answering ``question`` (asked while ``context``, the agent's open
+        question, was pending) from the organization's knowledge, if any."""
 
 
 @dataclass(frozen=True)
@@ -226,12 +227,20 @@ class FlowAgent(ConversationAgent):
         else:
             self.goto("anything_else")
 
-    def answer_question(self, question: str) -> None:
-        """Answer from the organization's knowledge, or say it is not known."""
+    def answer_question(self, text: str, *, unknown_unsaid: bool = False) -> None:
+        """Answer from the organization's knowledge, or say it is not known (unless
+        ``unknown_unsaid``: a question asked beside an answer, which the flow may take up
+        itself, as "Do you have anything on Saturday?" beside "Could we move it?"). The
+        search reads the turn's questions ("Before I say yes, is there parking?")."""
+        question = lookahead.questions(text) or text
         knowledge = self.services.knowledge
         organization = str(self.setup.context.get("organization") or "")
-        answer = knowledge.answer(organization, question) if knowledge else None
-        self._said.append(answer) if answer else self.say_line("knowledge_unknown")
+        context = self.question_of(self.state.step) if self.state.step != "end" else ""
+        answer = knowledge.answer(organization, question, context) if knowledge else None
+        if answer:
+            self._said.append(answer)
+        elif not unknown_unsaid:
+            self.say_line("knowledge_unknown")
 
     def handle_global(self, label: str, text: str) -> None:
         if label == "stop":
@@ -245,6 +254,8 @@ class FlowAgent(ConversationAgent):
             self.reprompt()
         elif label == "rude":
             self._hostile("abuse")
+        elif label == "hold":  # the open question stays open; no reprompt, no miss
+            self.say_line("hold")
         else:
             steps.not_understood(self)
 

@@ -15,6 +15,7 @@ import re
 from typing import TYPE_CHECKING
 
 from dialog.dates import parse_preference
+from dialog.flow_spec import Intent
 from dialog.polarity import bare_answer
 from dialog.tracker import Prediction, TrackRequest, early_context, topic_context
 
@@ -27,29 +28,56 @@ _TOPIC_GLUE = {"to", "too", "for", "the", "go", "also", "with", "me", "it", "as"
                "and", "a", "some", "any", "by"}
 _CLAUSE_BREAK = re.compile(r"[,;.!]+|\s(?:and|but|also|plus)\s", re.IGNORECASE)
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
-_IDENTITY = (r"uh|um|er|hmm|oh|ah|well|ok|okay|alright|all right|hi|hello|hey|yes|yeah|yep|yup|"
-             r"sure|speaking|"
+_INTERROGATIVE = re.compile(
+    r"(?:(?:um|uh|hmm|so|ok|okay|oh|well|and|but|sorry)[\s,]+)*(?:how|what|when|where|which|why|"
+    r"who|whose|(?:do|did)\s+(?:i|you|we|they)|(?:does|did)\s+(?:it|that|this|he|she|my|the)|"
+    r"(?:is|are|am|was|were|will|has|have)\s+(?:i|you|we|it|that|this|there|they|my|your|the|"
+    r"he|she))\b", re.IGNORECASE)
+# What is left of a date that was not whole: a month, a day, a number.
+_DATE_WORD = re.compile(r"\w*\d\w*|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)"
+                        r"[a-z]*|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|"
+                        r"tenth|eleventh|twelfth|\w+teenth|twenty\w*|thirty\w*", re.IGNORECASE)
+_IDENTITY = (r"uh|um|er|hmm|oh|ah|well|ok|okay|alright|all right|hi|hello|hey|hiya|howdy|"
+             r"good (?:morning|afternoon|evening)|g'day|kia ora|yes|yeah|yep|yup|yea|yah|"
+             r"aye|ja|oui|si|haan|"
+             r"sure|speaking|here|"
              r"correct|that's right|that is right|it's me|it is me|that's me|this is me|"
              r"this is (?:she|he|they)|(?:she|he)'s speaking|(?:this|it) is|it's|i am|i'm|"
              r"that's|that is|you are|you're|speaking to (?:her|him)|go ahead")
+_IDENTITY_CLAUSE = re.compile(r"[,;.!?]+|\s(?:and|but)\s", re.IGNORECASE)
+
+
+def _confirmations(name: str) -> re.Pattern[str]:
+    """Runs of words that confirm who is speaking ("yes, this is Maria", "speaking")."""
+    names = "|".join(re.escape(part) for part in name.lower().split() if len(part) > 1)
+    phrase = _IDENTITY + (f"|{names}" if names else "")
+    return re.compile(rf"(?:\b(?:{phrase})\b[\s-]*)+", re.IGNORECASE)
 
 
 def identity_residue(text: str, name: str) -> str:
-    """``text`` without its leading identity confirmation ("yes, this is Maria")."""
-    names = "|".join(re.escape(part) for part in name.lower().split() if len(part) > 1)
-    phrase = _IDENTITY + (f"|{names}" if names else "")
-    leading = re.compile(rf"^(?:(?:{phrase})\b[\s,.!-]*)+", re.IGNORECASE)
-    return leading.sub("", text.strip()).strip()
+    """``text`` without its identity confirmations ("yes, this is Maria"): the clauses
+    made only of them are dropped wherever they are ("Kia ora, yes, that's me", "Sorry, the
+    line cut out. Yes, this is Maria.")."""
+    confirms = _confirmations(name)
+    clauses = (c.strip() for c in _IDENTITY_CLAUSE.split(text))
+    return ", ".join(c for c in clauses if c and not confirms.fullmatch(c))
+
+
+def is_question(sentence: str) -> bool:
+    """A sentence asked: with its question mark, or, as a transcriber may leave it out, in a
+    question's word order ("do i keep my no claims bonus if i renew"). "Can you ..." and
+    "could you ..." are left out: they are mostly requests ("can you call me tomorrow")."""
+    return sentence.rstrip().endswith("?") or _INTERROGATIVE.match(sentence) is not None
 
 
 def statements(text: str) -> str:
     """The sentences of ``text`` that are not questions."""
     return " ".join(s.strip() for s in _SENTENCE.findall(text)
-                    if s.strip() and not s.strip().endswith("?"))
+                    if s.strip() and not is_question(s.strip()))
 
 
 def questions(text: str) -> str:
-    return " ".join(s.strip() for s in _SENTENCE.findall(text) if s.strip().endswith("?"))
+    return " ".join(s.strip() for s in _SENTENCE.findall(text) if is_question(s.strip()))
 
 
 def _clauses(text: str) -> list[str]:
@@ -68,9 +96,12 @@ def early_requests(agent: FlowAgent, residue: str) -> list[TrackRequest]:
     """Before verification: did the caller already say what they want? Not in a few words
     around the contact's name: "Yes, live in Tom" is "Yes, this is Tom" misheard, and the
     tracker may read anything in it, even a yes to renewing a policy not yet presented."""
-    name = {part.lower() for part in str(agent.setup.contact.get("name") or "").split()}
-    words = [word for word in re.findall(r"[\w']+", residue) if word.lower() not in name]
-    if agent.state.verified or len(words) < MIN_EARLY_WORDS:
+    # the words that say something besides who is speaking ("fine yeah it's victor": one)
+    said = _confirmations(str(agent.setup.contact.get("name") or "")).sub(" ", residue)
+    words = [word for word in re.findall(r"[\w']+", said) if not _DATE_WORD.fullmatch(word)]
+    if agent.state.verified or len(words) < MIN_EARLY_WORDS or bare_answer(" ".join(words)):
+        # A bare yes or no before its question answers the one asked ("June 4th... no,
+        # sorry, June 14th" corrects the date; it does not say no to the card question).
         return []
     start = agent.flow.start
     labels = (*agent.intents_of(start), NONE)
@@ -87,11 +118,19 @@ def keep_early(agent: FlowAgent, predictions: list[Prediction], residue: str) ->
         return
     first, *topics = predictions
     if first.label != NONE and first.confidence >= agent.services.strong:
-        agent.state.pending_intent = first.label
-        wish = parse_preference(residue, agent.setup.now)
-        if not wish.empty and any(s.collect == "preference" for s in agent.flow.steps.values()):
-            agent.state.preference = wish
+        agent.state.pending_intent, agent.state.pending_words = first.label, residue
+        keep_wish(agent, agent.intents_of(agent.flow.start)[first.label], residue)
     keep_topics(agent, topic_steps(agent, residue, exclude=agent.flow.start), topics)
+
+
+def keep_wish(agent: FlowAgent, intent: Intent, text: str) -> None:
+    """A day or time said with an intent that goes on to ask for one ("Could we move it to
+    a Wednesday?"): the question is then not asked (its step is skipped)."""
+    asks = [agent.flow.steps.get(effect.goto) for effect in intent.then if effect.goto]
+    if any(step is not None and step.collect == "preference" for step in asks):
+        wish = parse_preference(text, agent.setup.now)
+        if not wish.empty:
+            agent.state.preference = wish
 
 
 # -- yes/no steps not asked yet -------------------------------------------------------

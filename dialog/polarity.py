@@ -26,12 +26,13 @@ _MAX_WORDS = 6
 _PHRASES = {"i guess so": "yes", "i think so": "yes", "i suppose so": "yes", "why not": "yes",
             "of course": "yes", "go ahead": "yes", "sounds good": "yes", "that's right": "yes",
             "not really": "no", "i don't think so": "no", "no way": "no", "not at all": "no",
-            "i'd rather not": "no", "not now": "no"}
+            "i'd rather not": "no", "not now": "no", "mm hmm": "yes", "uh huh": "yes",
+            "mhm": "yes", "mmhmm": "yes", "uh uh": "no", "nuh uh": "no"}
 
 
 def bare_answer(text: str) -> str | None:
     """``yes`` or ``no`` when ``text`` is only a polarity answer, else None."""
-    lowered = text.lower()
+    lowered = text.lower().replace("-", " ")  # "mm-hmm", "uh-huh"
     for phrase, polarity in _PHRASES.items():
         lowered = re.sub(rf"\b{phrase}\b", " yes " if polarity == "yes" else " no ", lowered)
     words = re.findall(r"[a-z']+", lowered)

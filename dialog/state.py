@@ -29,6 +29,7 @@ class DialogueState:
     outcome: str | None = None
     slots: dict[str, Any] = field(default_factory=dict)
     pending_intent: str | None = None  # said before verification, handled right after
+    pending_words: str = ""  # what the pending intent was said in (a reason, say)
     heard_birth_dates: list[Any] = field(default_factory=list)
     preference: TimePreference | None = None
     offered: list[datetime] = field(default_factory=list)

@@ -7,21 +7,27 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING
 
-from dialog import actions, lookahead
+from dialog import actions, lookahead, reading
 from dialog.dates import birth_dates, parse_preference, remove_birth_dates
 from dialog.flow_spec import Step
+from dialog.polarity import bare_answer
+from dialog.reading import Reading
 from dialog.state import CALLBACK_REQUESTED, NOT_VERIFIED, WRONG_PERSON
 from dialog.tracker import Prediction, TrackRequest, step_context
 
 if TYPE_CHECKING:
     from dialog.engine import FlowAgent
 
-GLOBAL_LABELS = ("stop", "person", "later", "question", "rude", "other")
+GLOBAL_LABELS = ("stop", "person", "later", "question", "rude", "hold", "other")
+# The global labels that, surely said, interrupt a step collecting a free answer.
+_INTERRUPTING = tuple(label for label in GLOBAL_LABELS if label != "other")
 BUILT_IN_QUESTION = {"identify": "identify_question", "verify": "verify",
                       "anything_else": "anything_else"}
 _CALLBACK_WHEN = ("tomorrow morning", "tomorrow afternoon", "tomorrow evening", "tomorrow",
                   "next week", "this evening", "tonight", "later today", "in an hour",
                   "this afternoon")
+_WHEN = ("preference", "slot_choice")  # collected slots that say when
+_HELLO = re.compile(r"\W*(?:(?:hello|hi|hey|hiya|hallo)\W*)+", re.IGNORECASE)
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -53,18 +59,37 @@ def _understood(agent: FlowAgent, prediction: Prediction) -> bool:
     return prediction.confidence >= agent.services.threshold
 
 
+async def _read(agent: FlowAgent, request: TrackRequest,
+                *extra: TrackRequest) -> tuple[Reading, list[Prediction]]:
+    """The turn read whole and sentence by sentence (``dialog.reading``), with ``extra``
+    requests tracked in the same batch; their predictions come back in order."""
+    parts = reading.part_requests(request)
+    whole, *rest = await agent.track([request, *parts, *extra])
+    read = reading.resolve(whole, list(zip((p.utterance for p in parts), rest, strict=False)),
+                           [label for label in request.labels if label not in GLOBAL_LABELS],
+                           agent.services.threshold, agent.services.strong)
+    return read, rest[len(parts):]
+
+
 # -- the opening ----------------------------------------------------------------------
 
 
 async def _identify(agent: FlowAgent, text: str) -> None:
+    if _HELLO.fullmatch(text):  # "Hello?": they did not catch who is calling
+        agent.say_line("greeting")
+        return
     dobs = birth_dates(text, agent.setup.now.date())
     name = str(agent.setup.contact.get("name") or "")
     residue = lookahead.identity_residue(remove_birth_dates(text), name)
-    main, *early = await agent.track([_main_request(agent, text),
-                                      *lookahead.early_requests(agent, residue)])
+    read, early = await _read(agent, _main_request(agent, text),
+                              *lookahead.early_requests(agent, residue))
+    main = read.main
     label = main.label
-    if dobs and label not in ("stop", "person", "not_them"):
-        label = "yes"  # a date of birth offered straight away: it is them
+    refused = label in ("stop", "person", "not_them") and _understood(agent, main)
+    if (dobs or not residue) and not refused:
+        # a date of birth offered straight away, or only words that confirm who they are
+        # ("This is Priyanka.", "Kia ora, yes, that's me"): it is them
+        label = "yes"
     elif not _understood(agent, main):
         not_understood(agent)
         return
@@ -84,7 +109,7 @@ async def _identify(agent: FlowAgent, text: str) -> None:
 
 async def _verify(agent: FlowAgent, text: str) -> None:
     dobs = birth_dates(_keypad_date(text), agent.setup.now.date())
-    residue = remove_birth_dates(text)
+    residue = remove_birth_dates(text, between=True)
     if dobs:
         early = await agent.track(lookahead.early_requests(agent, residue))
         lookahead.keep_early(agent, early, residue)
@@ -95,10 +120,17 @@ async def _verify(agent: FlowAgent, text: str) -> None:
         # caller is still confirming who they are; not a question, not a wrong date.
         agent.say_line("verify")
         return
-    main = (await agent.track([_main_request(agent, text)]))[0]
+    main = (await _read(agent, _main_request(agent, text)))[0].main
     if main.label == "why" and _understood(agent, main):
         agent.say_line("verify_why")
+        # "How do I know this isn't a scam? Is there a number I can ring?": what the
+        # organization's own passages say about it, when they do
+        agent.answer_question(text, unknown_unsaid=True)
         agent.say_line("verify")
+    elif main.label == "refuse" and _understood(agent, main):
+        _missed_verification(agent, retry="verify_refused")
+    elif main.label == "not_them" and _understood(agent, main):
+        agent.finish_with(WRONG_PERSON, "wrong_person")
     elif main.label in GLOBAL_LABELS and main.label != "other" and _understood(agent, main):
         agent.handle_global(main.label, text)
     else:
@@ -130,12 +162,13 @@ def check_birth_date(agent: FlowAgent, heard: list[date]) -> None:
         _missed_verification(agent)
 
 
-def _missed_verification(agent: FlowAgent) -> None:
+def _missed_verification(agent: FlowAgent, retry: str = "verify_retry") -> None:
+    """A wrong date, or no date at all: the question once more, then the end."""
     agent.state.verify_misses += 1
     if agent.state.verify_misses >= 2:
         agent.finish_with(NOT_VERIFIED, "not_verified")
     else:
-        agent.say_line("verify_retry")
+        agent.say_line(retry)
         if agent.setup.keypad:
             agent.say_line("verify_keypad")
 
@@ -148,18 +181,22 @@ async def _flow_step(agent: FlowAgent, text: str) -> None:
     assert spec is not None
     topics = lookahead.topic_steps(agent, text, exclude=agent.state.step)
     own = lookahead.without_topics(agent, text, topics)
-    requests = [_main_request(agent, own or text),
-                *lookahead.topic_requests(agent, text, agent.state.step)]
-    main, *others = await agent.track(requests)
+    read, others = await _read(agent, _main_request(agent, own or text),
+                               *lookahead.topic_requests(agent, text, agent.state.step))
+    main = read.main
     lookahead.keep_topics(agent, topics, others)
     if not own:  # only answers to questions still to come: this one is still open
         agent.reprompt()
     elif spec.collect:
         _collect(agent, spec, text, main)
-    elif main.label == "question" and _understood(agent, main):
-        await _question(agent, text)
+    elif (main.label == "question" and _understood(agent, main)) or _asks_instead(text, main):
+        agent.answer_question(text)
+        agent.reprompt()
     elif main.label in spec.intents and _understood(agent, main):
         agent.state.misunderstood_in_a_row = 0
+        if read.asked:  # "Is there parking? Then yes, I'll be there."
+            agent.answer_question(read.asked, unknown_unsaid=True)
+        lookahead.keep_wish(agent, spec.intents[main.label], text)
         agent.run(spec.intents[main.label].then, text)
     elif main.label in GLOBAL_LABELS and _understood(agent, main):
         agent.handle_global(main.label, text)
@@ -167,25 +204,18 @@ async def _flow_step(agent: FlowAgent, text: str) -> None:
         not_understood(agent)
 
 
-async def _question(agent: FlowAgent, text: str) -> None:
-    """A question, maybe with an answer beside it ("Yes, it came. How do I log in?"):
-    the question is answered, then the answer is taken, or the open question asked again."""
-    spec = agent.step_spec()
-    assert spec is not None
-    statement = lookahead.statements(text)
-    answer = None
-    if statement:
-        answer = (await agent.track([_main_request(agent, statement)]))[0]
-    agent.answer_question(lookahead.questions(text) or text)
-    if answer is not None and answer.label in spec.intents and _understood(agent, answer):
-        agent.run(spec.intents[answer.label].then, statement)
-    else:
-        agent.reprompt()
+def _asks_instead(text: str, main: Prediction) -> bool:
+    """A turn of nothing but questions is no yes or no, whatever words it holds ("Before I
+    say yes, is there anywhere to park?"), unless it is a bare one ("Sure, why not?")."""
+    return main.label in ("yes", "no") and not lookahead.statements(text) \
+        and bare_answer(text) is None
 
 
 def _collect(agent: FlowAgent, spec: Step, text: str, main: Prediction) -> None:
-    strong_global = (main.label in GLOBAL_LABELS and main.label != "other"
-                     and main.confidence >= agent.services.strong)
+    # A day or a time said as a question ("Do you have anything on Saturday?") still answers
+    # the question of when; only a caller leaving the flow takes precedence over it.
+    blocking = reading.URGENT if spec.collect in _WHEN else _INTERRUPTING
+    strong_global = main.label in blocking and main.confidence >= agent.services.strong
     if not strong_global and _collected(agent, spec, text, main):
         agent.state.misunderstood_in_a_row = 0
         return
@@ -226,12 +256,15 @@ def _collected(agent: FlowAgent, spec: Step, text: str, main: Prediction) -> boo
 
 
 async def _anything_else(agent: FlowAgent, text: str) -> None:
-    main = (await agent.track([_main_request(agent, text)]))[0]
+    read = (await _read(agent, _main_request(agent, text)))[0]
+    main = read.main
     if not _understood(agent, main):
         not_understood(agent)
     elif main.label == "no":
         agent.say_line("goodbye")
         agent.end()
+    elif main.label == "yes" and read.asked:  # "Yes, actually. What time do you open?"
+        agent.handle_global("question", read.asked)
     elif main.label == "yes":
         agent.say_line("what_else")
     elif main.label == "later":
@@ -288,8 +321,12 @@ def enter(agent: FlowAgent, name: str, *, announce: bool) -> None:
         return
     spec = agent.flow.steps[name]
     if name == agent.flow.start and agent.state.pending_intent in spec.intents:
+        # What the caller asked for early, once they have heard what it is about: the
+        # step's details without its question, then the intent's effects.
         intent, agent.state.pending_intent = agent.state.pending_intent, None
-        agent.run(spec.intents[intent].then)
+        if spec.say and announce:
+            agent.say(lookahead.statements(spec.say))
+        agent.run(spec.intents[intent].then, agent.state.pending_words)
     elif _already_known(agent, spec):
         _skip(agent, spec)
     elif spec.say or spec.intents:

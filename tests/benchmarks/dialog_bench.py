@@ -33,8 +33,8 @@ class _Scratch:
         self.store, self.key = store, key
         store.ingest(key, [Passage(t, "scenario") for t in texts])
 
-    def answer(self, organization: str, question: str) -> str | None:
-        return self.store.answer(self.key, question)
+    def answer(self, organization: str, question: str, context: str = "") -> str | None:
+        return self.store.answer(self.key, question, context)
 
 
 def _scenario_run(settings: Settings) -> dict[str, Any]:

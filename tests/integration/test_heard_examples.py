@@ -22,7 +22,17 @@ def test_every_example_gets_readings_and_progress_is_shown(speech_models):
                           speech_models.recognizer, seed=1, progress=shown.append)
     assert set(heard) == {"yes, that's right", "take me off your list"}
     assert all(1 <= len(readings) <= 2 for readings in heard.values())
-    assert shown == ["heard 2/2 examples"]
+    assert shown == ["heard 2/2 new examples"]
+
+
+def test_examples_heard_before_keep_their_readings(speech_models):
+    known = {"yes, that's right": ["Yes, that's right."]}
+    shown: list[str] = []
+    heard = hear_examples(["yes, that's right", "take me off your list"],
+                          speech_models.recognizer, known=known, progress=shown.append)
+    assert heard["yes, that's right"] == ["Yes, that's right."]
+    assert 1 <= len(heard["take me off your list"]) <= 2
+    assert shown == ["heard 1/1 new examples"]
 
 
 def test_the_evaluation_voice_is_never_a_training_voice():

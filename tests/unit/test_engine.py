@@ -122,7 +122,7 @@ async def test_intent_said_before_verification_is_handled_right_after():
 
 async def test_a_question_is_answered_then_the_open_question_comes_back():
     class Knowledge:
-        def answer(self, organization: str, question: str) -> str | None:
+        def answer(self, organization: str, question: str, context: str = "") -> str | None:
             return "Parking is free behind the building." if "park" in question else None
 
     flow_agent, _ = agent({"speaking": "yes", "park": "question"}, knowledge=Knowledge())
@@ -223,7 +223,7 @@ async def test_a_misheard_name_is_not_read_as_an_early_answer():
 
 async def test_an_answer_beside_a_question_is_taken_after_the_answer_to_it():
     class Knowledge:
-        def answer(self, organization: str, question: str) -> str | None:
+        def answer(self, organization: str, question: str, context: str = "") -> str | None:
             return "Parking is free behind the building." if "park" in question else None
 
     flow_agent, _ = agent({"speaking": "yes", "park": "question", "be there": "yes"},
@@ -266,3 +266,48 @@ async def test_a_late_identity_confirmation_is_not_a_wrong_birth_date(late):
     said = await talk(flow_agent, "Yes", late, "March 12 1984")
     assert flow_agent.state.verify_misses == 0 and flow_agent.state.verified
     assert "You have an appointment with Dr. Patel" in said
+
+
+async def test_hello_hears_the_greeting_again_and_a_name_alone_confirms():
+    flow_agent, _ = agent({})
+    said = await talk(flow_agent, "Hello?", "This is Maria.")
+    assert said.count("May I speak with Maria Lopez?") == 2
+    assert flow_agent.state.step == "verify"
+
+
+async def test_an_intent_said_early_is_acted_on_after_the_details_are_read():
+    flow_agent, _ = agent({"speaking": "yes", "cancel": "cancel"})
+    said = await talk(flow_agent, "speaking", "It's March 12th, 1984, and I need to cancel it.")
+    assert "You have an appointment with Dr. Patel on Tuesday" in said
+    assert "Will you be able to make it" not in said
+    assert flow_agent.state.outcome == "cancelled"
+
+
+async def test_a_day_said_with_a_wish_to_move_skips_the_day_question():
+    flow_agent, _ = agent({"speaking": "yes", "instead": "move"})
+    said = await talk(flow_agent, "speaking", "March 12 1984", "Could we do Friday instead?")
+    assert "What day and time" not in said and "Friday, November 27 at 10:00 AM" in said
+
+
+async def test_a_refusal_of_the_birth_date_counts_as_a_miss():
+    flow_agent, _ = agent({"speaking": "yes", "not giving": "refuse"})
+    said = await talk(flow_agent, "speaking", "I'm not giving you that.", "January 1, 1990")
+    assert "confirmed I'm speaking with the right person" in said
+    assert flow_agent.state.outcome == "not_verified" and "Patel" not in said
+
+
+async def test_a_caller_on_hold_keeps_the_question_open():
+    flow_agent, _ = agent({"speaking": "yes", "hang on": "hold", "be there": "yes"})
+    said = await talk(flow_agent, "speaking", "March 12 1984", "Hang on, let me check my diary.",
+                      "Yes, I'll be there.")
+    assert "take your time" in said and flow_agent.state.outcome == "confirmed"
+    assert flow_agent.state.misunderstood_in_a_row == 0
+
+
+async def test_a_turn_of_questions_is_no_answer():
+    flow_agent, _ = agent({"speaking": "yes", "say yes": "yes"})
+    said = await talk(flow_agent, "speaking", "March 12 1984",
+                      "Before I say yes, is there anywhere to park?")
+    assert flow_agent.state.outcome is None
+    assert said.splitlines()[-1].endswith("Will you be able to make it to your appointment on "
+                                          "Tuesday, November 24 at 3:30 PM?")

@@ -53,7 +53,7 @@ def test_a_reading_that_turns_the_answer_round_is_never_learnt():
     heard = {"yep, that works": ["Yeah, not works."], "just cancel it": ["Not cancelled"],
              "I won't be able to come": ["I will be able to come."],
              "yes, that works": ["Yes, that works."]}
-    examples = training_examples(FLOWS, LINES, per_label=40, seed=2, heard=heard)
+    examples = training_examples(FLOWS, LINES, per_label=200, seed=2, heard=heard)
     said = {example.utterance for example in examples}
     assert not {"Yeah, not works.", "Not cancelled", "I will be able to come."} & said
     assert "Yes, that works." in said
