@@ -26,8 +26,8 @@ MIN_EARLY_WORDS = 3
 NONE = "none"
 _TOPIC_GLUE = {"to", "too", "for", "the", "go", "also", "with", "me", "it", "as", "well", "on",
                "and", "a", "some", "any", "by"}
-_CLAUSE_BREAK = re.compile(r"[,;.!]+|\s(?:and|but|also|plus)\s", re.IGNORECASE)
-_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+_CLAUSE_BREAK = re.compile(r"[,;.!?]+|\s(?:and|but|also|plus)\s", re.IGNORECASE)
+SENTENCE = re.compile(r"[^.!?]+[.!?]*")  # a sentence and its closing marks
 _INTERROGATIVE = re.compile(
     r"(?:(?:um|uh|hmm|so|ok|okay|oh|well|and|but|sorry)[\s,]+)*(?:how|what|when|where|which|why|"
     r"who|whose|(?:do|did)\s+(?:i|you|we|they)|(?:does|did)\s+(?:it|that|this|he|she|my|the)|"
@@ -44,7 +44,6 @@ _IDENTITY = (r"uh|um|er|hmm|oh|ah|well|ok|okay|alright|all right|hi|hello|hey|hi
              r"correct|that's right|that is right|it's me|it is me|that's me|this is me|"
              r"this is (?:she|he|they)|(?:she|he)'s speaking|(?:this|it) is|it's|i am|i'm|"
              r"that's|that is|you are|you're|speaking to (?:her|him)|go ahead")
-_IDENTITY_CLAUSE = re.compile(r"[,;.!?]+|\s(?:and|but)\s", re.IGNORECASE)
 
 
 def _confirmations(name: str) -> re.Pattern[str]:
@@ -59,7 +58,7 @@ def identity_residue(text: str, name: str) -> str:
     made only of them are dropped wherever they are ("Kia ora, yes, that's me", "Sorry, the
     line cut out. Yes, this is Maria.")."""
     confirms = _confirmations(name)
-    clauses = (c.strip() for c in _IDENTITY_CLAUSE.split(text))
+    clauses = (c.strip() for c in _CLAUSE_BREAK.split(text))
     return ", ".join(c for c in clauses if c and not confirms.fullmatch(c))
 
 
@@ -72,12 +71,12 @@ def is_question(sentence: str) -> bool:
 
 def statements(text: str) -> str:
     """The sentences of ``text`` that are not questions."""
-    return " ".join(s.strip() for s in _SENTENCE.findall(text)
+    return " ".join(s.strip() for s in SENTENCE.findall(text)
                     if s.strip() and not is_question(s.strip()))
 
 
 def questions(text: str) -> str:
-    return " ".join(s.strip() for s in _SENTENCE.findall(text) if is_question(s.strip()))
+    return " ".join(s.strip() for s in SENTENCE.findall(text) if is_question(s.strip()))
 
 
 def _clauses(text: str) -> list[str]:

@@ -23,6 +23,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
+from dialog.lookahead import SENTENCE
 from dialog.tracker import Prediction, TrackRequest
 
 URGENT = ("stop", "person", "later")  # honoured wherever in a turn they are said surely
@@ -36,13 +37,12 @@ MAX_SENTENCES = 4  # a longer turn is read by its first and last sentences as we
 # window) it can come out as anything, a request for a person included.
 MAX_PART_WORDS = 40
 MAX_SPLIT_WORDS = 120  # a monologue is read whole
-_SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+|$)")
 
 
 def sentences(text: str) -> list[str]:
     """The sentences of ``text`` with words in them, up to ``MAX_PART_WORDS`` each; a long
     turn keeps its first and last ones, where what the caller wants usually is."""
-    found = [s.strip() for s in _SENTENCE.findall(text)
+    found = [s.strip() for s in SENTENCE.findall(text)
              if 0 < len(re.findall(r"\w+", s)) <= MAX_PART_WORDS]
     if len(found) > MAX_SENTENCES:
         half = MAX_SENTENCES // 2
