@@ -56,6 +56,19 @@ _NUMERIC = re.compile(r"(?<![\d:])(?<!\w[/.-])(?<!\w\s-\s)(\d{1,2})\s*[/.-]\s*(\
 # "3 12 1984" said as numbers: a recognizer writes "3, 12, 1984" (a four-digit year only,
 # so a list of small numbers is not a date).
 _SPOKEN_NUMERIC = re.compile(r"(?<![\d:,])(\d{1,2}),?\s+(\d{1,2}),?\s+(\d{4})(?![\d:])")
+# "the twelfth of the ninth, fifty-eight": the month by its number, day first.
+_ORDINAL_MONTH = re.compile(rf"\b(?:the\s+)?(\d{{1,2}})(?:st|nd|rd|th)\s+of\s+the\s+"
+                            rf"(\d{{1,2}})(?:st|nd|rd|th),?\s+{_YEAR}\b", re.I)
+# "six eleven ninety-five" as a whole answer: three numbers and nothing else said in digits
+# (within a longer turn, three small numbers are more often something else).
+_BARE_NUMERIC = re.compile(r"^[^\d]{0,30}?(?<![\d:])(\d{1,2}),?\s+(\d{1,2}),?\s+(\d{2})"
+                           r"(?![\d:])[^\d]{0,30}$")
+# A date corrected right after it is said, the rest kept: a year ("4th of September,
+# 74... sorry, 73") or a day ("March 3 1980, no, March 4th").
+_CORRECTING = re.compile(r"[\s,.…-]*(?:(?:no|sorry|i mean|actually|rather|wait|or|make that|"
+                         r"it's|it was)\b[\s,.…-]*)+", re.I)
+_YEAR_ALONE = re.compile(rf"(?:'\s*)?(\d{{4}}|\d{{2}})\b(?!\s*(?:st|nd|rd|th|:)|[\s,]+(?:of\s+)?"
+                         rf"{MONTH})", re.I)
 _ISO = re.compile(r"(?<!\d)(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?!\d)")
 _ORDINAL_DAY = re.compile(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b")
 _TIME = re.compile(r"\b(\d{1,2})(?::(\d{2})|\s+(\d{2})(?!\d))?\s*(a\.?m\.?|p\.?m\.?|o'?clock)?"
@@ -95,11 +108,16 @@ def _spoken_years(text: str) -> str:
     return _DECADE_YEAR.sub(lambda m: m[1] + m[2], text)
 
 
+def _normal(text: str) -> str:
+    """Numbers and years in digits; "o'" said for "of" ("the 31st o' January")."""
+    return _spoken_years(words_to_digits(re.sub(r"\bo'(?=\s)", "of", text)))
+
+
 def birth_dates(text: str, today: date) -> list[date]:
     """Every full date (with a year) the caller may have said, earliest mention first; a
     date after ``today`` or before 1900 is no one's date of birth (a card's expiry, a
     policy number's digits)."""
-    normal = _spoken_years(words_to_digits(text).lower())
+    normal = _normal(text).lower()
     found, taken = _full_dates(normal, today)
     for apart in apart_dates(normal, taken):
         when = valid(_year(apart.year, today), apart.month, apart.day)
@@ -119,17 +137,23 @@ def _full_dates(normal: str, today: date) -> tuple[list[tuple[int, date]], list[
             groups = match.groups()
             month_name, day = (groups[0], groups[1]) if groups[0][0].isalpha() else \
                 (groups[1], groups[0])
-            month_number = MONTH_NUMBER[month_name.rstrip(".")]
+            month_number = MONTH_NUMBER[month_name.lower().rstrip(".")]
             # "June 5, 1990, 1998": the year said again differently; either may be meant
             for year in filter(None, groups[2:4]):
                 if when := valid(_year(year, today), month_number, int(day)):
                     found.append((match.start(), when))
+    for match in _ORDINAL_MONTH.finditer(normal):
+        taken.append(match.span())
+        if when := valid(_year(match[3], today), int(match[2]), int(match[1])):
+            found.append((match.start(), when))
+    found += _corrections(normal, today, found, taken)
     for match in _ISO.finditer(normal):
         taken.append(match.span())
         if when := valid(int(match[1]), int(match[3]), int(match[4])):
             found.append((match.start(), when))
-    for match in (*_NUMERIC.finditer(normal), *_SPOKEN_NUMERIC.finditer(normal)):
-        taken.append(match.span())
+    for match in (*_NUMERIC.finditer(normal), *_SPOKEN_NUMERIC.finditer(normal),
+                  *_BARE_NUMERIC.finditer(normal)):
+        taken.append(match.span(1)[:1] + match.span(3)[1:])
         year = _year(match[3], today)
         for month, day in ((match[1], match[2]), (match[2], match[1])):  # US first
             if when := valid(year, int(month), int(day)):
@@ -137,14 +161,36 @@ def _full_dates(normal: str, today: date) -> tuple[list[tuple[int, date]], list[
     return found, taken
 
 
+def _corrections(normal: str, today: date, found: list[tuple[int, date]],
+                 taken: list[tuple[int, int]]) -> list[tuple[int, date]]:
+    """The dates corrected right after a full date: a new year, or a new month and day,
+    with the rest of the date said before (their spans join ``taken``)."""
+    corrected: list[tuple[int, date]] = []
+    for start, earlier in found:
+        end = max(end for begin, end in taken if begin == start)
+        if not (correcting := _CORRECTING.match(normal, end)):
+            continue
+        if year := _YEAR_ALONE.match(normal, correcting.end()):
+            taken.append((end, year.end()))
+            when = valid(_year(year[1], today), earlier.month, earlier.day)
+        elif (day := MONTH_DAY.match(normal, correcting.end())) and \
+                not _YEAR_ALONE.match(normal, day.end() + 1):
+            taken.append((end, day.end()))
+            when = valid(earlier.year, *month_and_day(day))
+        else:
+            continue
+        if when:
+            corrected.append((correcting.end(), when))
+    return corrected
+
+
 def remove_birth_dates(text: str, *, between: bool = False) -> str:
     """The text without its full dates (so a birth date is not read as a wish), the year
     said apart ("1993, October 5th") included. ``between``: and without the words between
     the first date and the last, which are about the date ("August 30th, 1966. No, sorry,
     that's my brother's. August 13th, 1966.")."""
-    normal = _spoken_years(words_to_digits(text))
-    taken = [match.span() for pattern in (*_DATE_PATTERNS, _ISO, _NUMERIC, _SPOKEN_NUMERIC)
-             for match in pattern.finditer(normal)]
+    normal = _normal(text)
+    _, taken = _full_dates(normal, date.today())
     taken += [span for apart in apart_dates(normal, taken) for span in apart.spans]
     if between and len(taken) > 1:
         taken = [(min(start for start, _ in taken), max(end for _, end in taken))]
@@ -154,11 +200,15 @@ def remove_birth_dates(text: str, *, between: bool = False) -> str:
 
 
 def written_dates(when: date) -> tuple[str, ...]:
-    """The ways Whisper writes a spoken date of birth."""
+    """The ways Whisper writes a spoken date of birth. The year said in two digits ("12
+    March 84") has its own forms: scored against the four-digit year, the true date was
+    not told from its neighbours, and scored as said it beats them by a wide margin."""
     day = f"{when.day}{ordinal_suffix(when.day)}"
+    short = f"{when.year % 100:02d}"
     return (f"{when:%B} {when.day}, {when.year}.", f"{when.day} {when:%B} {when.year}.",
             f"{when.month}/{when.day}/{when.year}.", f"{when:%B} {day}, {when.year}.",
-            f"The {day} of {when:%B}, {when.year}.")
+            f"The {day} of {when:%B}, {when.year}.", f"{when.day} {when:%B} {short}.",
+            f"{when.month}/{when.day}/{short}.", f"{when:%B} {day}, {short}.")
 
 
 def near_dates(when: date) -> list[date]:

@@ -227,11 +227,12 @@ class FlowAgent(ConversationAgent):
         else:
             self.goto("anything_else")
 
-    def answer_question(self, text: str, *, unknown_unsaid: bool = False) -> None:
+    def answer_question(self, text: str, *, unknown_unsaid: bool = False) -> bool:
         """Answer from the organization's knowledge, or say it is not known (unless
         ``unknown_unsaid``: a question asked beside an answer, which the flow may take up
         itself, as "Do you have anything on Saturday?" beside "Could we move it?"). The
-        search reads the turn's questions ("Before I say yes, is there parking?")."""
+        search reads the turn's questions ("Before I say yes, is there parking?"). Whether
+        the organization's passages answered it."""
         question = lookahead.questions(text) or text
         knowledge = self.services.knowledge
         organization = str(self.setup.context.get("organization") or "")
@@ -241,6 +242,7 @@ class FlowAgent(ConversationAgent):
             self._said.append(answer)
         elif not unknown_unsaid:
             self.say_line("knowledge_unknown")
+        return answer is not None
 
     def handle_global(self, label: str, text: str) -> None:
         if label == "stop":
@@ -257,7 +259,7 @@ class FlowAgent(ConversationAgent):
         elif label == "hold":  # the open question stays open; no reprompt, no miss
             self.say_line("hold")
         else:
-            steps.not_understood(self)
+            steps.not_understood(self, text)
 
     def _hostile(self, line: str) -> None:
         """Abuse, or an attempt to re-program the agent: ``line`` and the open question

@@ -54,6 +54,9 @@ class Step(_Spec):
     slot: str | None = Field(None, description="for yes/no steps: the bool slot it answers")
     topic: list[str] = Field(default_factory=list,
                              description="words showing the caller answers this step early")
+    topic_against: list[str] = Field(
+        default_factory=list, description="whole words naming the other choice: an answer "
+        "about them is the opposite answer ('no paper, please' is a yes to paperless)")
     skip_if: str | None = Field(None, description="skip the step when this slot is filled")
     intents: dict[str, Intent] = Field(default_factory=dict)
     answers: list[str] = Field(default_factory=list,

@@ -15,8 +15,8 @@ import re
 from typing import TYPE_CHECKING
 
 from dialog.dates import parse_preference
-from dialog.flow_spec import Intent
-from dialog.polarity import bare_answer
+from dialog.flow_spec import Intent, Step
+from dialog.polarity import NEGATION, bare_answer
 from dialog.tracker import Prediction, TrackRequest, early_context, topic_context
 
 if TYPE_CHECKING:
@@ -24,10 +24,20 @@ if TYPE_CHECKING:
 
 MIN_EARLY_WORDS = 3
 NONE = "none"
+# Words that ask for what a clause names ("you can put me on paperless", "turn on the text
+# alerts", "I'd like that"): with nothing else beside the topic, the clause is a yes.
+_ASKING = {"please", "put", "turn", "sign", "set", "switch", "add", "like", "love", "want",
+           "enable", "activate", "keep", "start", "send", "get", "would", "i'd", "id", "i",
+           "you", "can", "could", "happy", "great", "good", "fine", "sounds", "that", "those",
+           "them", "be", "let's", "lets", "do", "ok", "okay", "prefer", "rather", "stick",
+           "i'll", "just", "stay", "carry", "getting", "receiving"}
 _TOPIC_GLUE = {"to", "too", "for", "the", "go", "also", "with", "me", "it", "as", "well", "on",
                "and", "a", "some", "any", "by"}
 _CLAUSE_BREAK = re.compile(r"[,;.!?]+|\s(?:and|but|also|plus)\s", re.IGNORECASE)
 SENTENCE = re.compile(r"[^.!?]+[.!?]*")  # a sentence and its closing marks
+_ANSWER_THEN_QUESTION = re.compile(
+    r",\s+(?=but\s+(?:how|what|when|where|which|why|who|do|does|did|is|are|can|could|will|"
+    r"would|should)\b[^.!]*\?)", re.IGNORECASE)
 _INTERROGATIVE = re.compile(
     r"(?:(?:um|uh|hmm|so|ok|okay|oh|well|and|but|sorry)[\s,]+)*(?:how|what|when|where|which|why|"
     r"who|whose|(?:do|did)\s+(?:i|you|we|they)|(?:does|did)\s+(?:it|that|this|he|she|my|the)|"
@@ -39,7 +49,7 @@ _DATE_WORD = re.compile(r"\w*\d\w*|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|o
                         r"tenth|eleventh|twelfth|\w+teenth|twenty\w*|thirty\w*", re.IGNORECASE)
 _IDENTITY = (r"uh|um|er|hmm|oh|ah|well|ok|okay|alright|all right|hi|hello|hey|hiya|howdy|"
              r"good (?:morning|afternoon|evening)|g'day|kia ora|yes|yeah|yep|yup|yea|yah|"
-             r"aye|ja|oui|si|haan|"
+             r"aye|ja|oui|si|haan|mhm|m+-?hm+|uh-?huh|"
              r"sure|speaking|here|"
              r"correct|that's right|that is right|it's me|it is me|that's me|this is me|"
              r"this is (?:she|he|they)|(?:she|he)'s speaking|(?:this|it) is|it's|i am|i'm|"
@@ -62,6 +72,12 @@ def identity_residue(text: str, name: str) -> str:
     return ", ".join(c for c in clauses if c and not confirms.fullmatch(c))
 
 
+def confirms_identity(text: str, name: str) -> bool:
+    """Whether a clause of ``text`` is made only of words that confirm who is speaking."""
+    confirms = _confirmations(name)
+    return any(confirms.fullmatch(c.strip()) for c in _CLAUSE_BREAK.split(text) if c.strip())
+
+
 def is_question(sentence: str) -> bool:
     """A sentence asked: with its question mark, or, as a transcriber may leave it out, in a
     question's word order ("do i keep my no claims bonus if i renew"). "Can you ..." and
@@ -69,23 +85,29 @@ def is_question(sentence: str) -> bool:
     return sentence.rstrip().endswith("?") or _INTERROGATIVE.match(sentence) is not None
 
 
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text``; an answer and a question said in one ("Yeah it came, but
+    how do I activate it?") are two."""
+    return [part.strip() for sentence in SENTENCE.findall(text)
+            for part in _ANSWER_THEN_QUESTION.split(sentence) if part.strip()]
+
+
 def statements(text: str) -> str:
     """The sentences of ``text`` that are not questions."""
-    return " ".join(s.strip() for s in SENTENCE.findall(text)
-                    if s.strip() and not is_question(s.strip()))
+    return " ".join(s for s in sentences(text) if not is_question(s))
 
 
 def questions(text: str) -> str:
-    return " ".join(s.strip() for s in SENTENCE.findall(text) if is_question(s.strip()))
+    return " ".join(s for s in sentences(text) if is_question(s))
 
 
 def _clauses(text: str) -> list[str]:
     return [c.strip() for c in _CLAUSE_BREAK.split(statements(text)) if c.strip()]
 
 
-def _mentions(clause: str, words: list[str]) -> bool:
-    lowered = clause.lower()
-    return any(re.search(rf"\b{re.escape(word)}", lowered) for word in words)
+def _mentions(clause: str, words: list[str], *, whole: bool = False) -> bool:
+    lowered, end = clause.lower(), r"\b" if whole else ""
+    return any(re.search(rf"\b{re.escape(word.lower())}{end}", lowered) for word in words)
 
 
 # -- the opening ----------------------------------------------------------------------
@@ -135,28 +157,60 @@ def keep_wish(agent: FlowAgent, intent: Intent, text: str) -> None:
 # -- yes/no steps not asked yet -------------------------------------------------------
 
 
+def _names_topic(clause: str, spec: Step) -> bool:
+    return _mentions(clause, spec.topic) or _mentions(clause, spec.topic_against, whole=True)
+
+
 def topic_steps(agent: FlowAgent, text: str, exclude: str) -> list[str]:
     """Steps still to come whose topic a clause of ``text`` names."""
     clauses = _clauses(text)
     return [name for name, spec in agent.flow.steps.items()
             if spec.slot and spec.topic and name not in (exclude, agent.state.step)
             and spec.slot not in agent.state.slots
-            and any(_mentions(clause, spec.topic) for clause in clauses)]
+            and any(_names_topic(clause, spec) for clause in clauses)]
 
 
 def topic_clause(agent: FlowAgent, name: str, text: str) -> str:
-    words = agent.flow.steps[name].topic
-    return ", ".join(c for c in _clauses(text) if _mentions(c, words))
+    spec = agent.flow.steps[name]
+    return ", ".join(c for c in _clauses(text) if _names_topic(c, spec))
 
 
-def topic_polarity(clause: str, topic: list[str]) -> str | None:
-    """The bare answer in a clause that names its topic: "paperless yes", "no text alerts",
-    "text alerts please" (a topic asked for with nothing but "please" is a yes)."""
-    rest = [w for w in re.findall(r"[a-z']+", clause.lower())
-            if w not in _TOPIC_GLUE and not any(w.startswith(t) for t in topic)]
-    if rest and all(w == "please" for w in rest):
-        return "yes"
-    return bare_answer(" ".join(rest))
+def other_choice_answer(text: str, spec: Step) -> str | None:
+    """The answer to a step's own question given by naming the other choice ("Yeah, nah,
+    paper's fine for me" to paperless statements: a no), which the tracker, hearing
+    "fine", reads as a yes."""
+    if not _mentions(text, spec.topic_against, whole=True):
+        return None
+    answer = topic_polarity(text, spec)
+    return answer if answer in spec.intents else None
+
+
+def topic_polarity(clause: str, spec: Step) -> str | None:
+    """The answer a clause naming a step's topic gives, when its words settle it: "paperless
+    yes", "no text alerts", "you can put me on paperless" (a topic asked for), "I don't want
+    paper" (the other choice refused: a yes). Clauses that disagree settle nothing."""
+    parts = _clauses(clause)
+    # "Yeah, nah, paper's fine": the clause that names the choice settles it, not the
+    # "yeah, nah" before it
+    naming = [part for part in parts if _names_topic(part, spec)]
+    answers = {_clause_polarity(part, spec) for part in naming or parts} - {None}
+    return answers.pop() if len(answers) == 1 else None
+
+
+def _clause_polarity(clause: str, spec: Step) -> str | None:
+    words = [re.sub(r"'s$", "", w) for w in re.findall(r"[a-z']+", clause.lower())]
+    against = {w.lower() for w in spec.topic_against}
+    topical = [w for w in words if any(w.startswith(t) for t in spec.topic)]
+    asked = set(re.findall(r"[a-z']+", (spec.say or "").lower()))  # the question's own words
+    rest = [w for w in words if w not in _TOPIC_GLUE and w not in asked and w not in against
+            and w not in topical]
+    negated = [w for w in rest if NEGATION.fullmatch(w) or w.endswith("n't")]
+    polarity = bare_answer(" ".join(rest))
+    if polarity is None and all(w in _ASKING for w in rest if w not in negated):
+        polarity = "no" if negated else "yes"
+    if polarity and not topical and against & set(words):
+        polarity = "yes" if polarity == "no" else "no"
+    return polarity
 
 
 def topic_requests(agent: FlowAgent, text: str, exclude: str) -> list[TrackRequest]:
@@ -165,7 +219,7 @@ def topic_requests(agent: FlowAgent, text: str, exclude: str) -> list[TrackReque
     requests = []
     for name in topic_steps(agent, text, exclude):
         clause = topic_clause(agent, name, text)
-        bare = topic_polarity(clause, agent.flow.steps[name].topic)
+        bare = topic_polarity(clause, agent.flow.steps[name])
         requests.append(TrackRequest(agent.question_of(name), bare or clause, ("yes", "no", NONE),
                                      topic_context(agent.flow.agent, name)))
     return requests
@@ -186,5 +240,5 @@ def without_topics(agent: FlowAgent, text: str, names: list[str]) -> str:
     whole."""
     if not names or questions(text):
         return text
-    words = [w for name in names for w in agent.flow.steps[name].topic]
-    return ", ".join(c for c in _clauses(text) if not _mentions(c, words))
+    steps = [agent.flow.steps[name] for name in names]
+    return ", ".join(c for c in _clauses(text) if not any(_names_topic(c, s) for s in steps))

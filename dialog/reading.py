@@ -23,7 +23,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
-from dialog.lookahead import SENTENCE
+from dialog import lookahead
 from dialog.tracker import Prediction, TrackRequest
 
 URGENT = ("stop", "person", "later")  # honoured wherever in a turn they are said surely
@@ -42,8 +42,8 @@ MAX_SPLIT_WORDS = 120  # a monologue is read whole
 def sentences(text: str) -> list[str]:
     """The sentences of ``text`` with words in them, up to ``MAX_PART_WORDS`` each; a long
     turn keeps its first and last ones, where what the caller wants usually is."""
-    found = [s.strip() for s in SENTENCE.findall(text)
-             if 0 < len(re.findall(r"\w+", s)) <= MAX_PART_WORDS]
+    found = [part for part in lookahead.sentences(text)
+             if 0 < len(re.findall(r"\w+", part)) <= MAX_PART_WORDS]
     if len(found) > MAX_SENTENCES:
         half = MAX_SENTENCES // 2
         found = found[:half] + found[-half:]
@@ -66,6 +66,7 @@ class Reading:
 
     main: Prediction
     asked: str = ""
+    parts: tuple[tuple[str, Prediction], ...] = ()  # each sentence and how it reads
 
 
 def resolve(whole: Prediction, parts: Sequence[tuple[str, Prediction]],

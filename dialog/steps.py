@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
     from dialog.engine import FlowAgent
 
 GLOBAL_LABELS = ("stop", "person", "later", "question", "rude", "hold", "other")
+# Before verification, a request the flow's first question is all but sure of ("I need to
+# cancel my appointment") wins over an opt-out reading that is not sure (see
+# ``_asks_before_verifying``).
+EARLY_SURE, STOP_SURE = 0.99, 0.9
 # The global labels that, surely said, interrupt a step collecting a free answer.
 _INTERRUPTING = tuple(label for label in GLOBAL_LABELS if label != "other")
 BUILT_IN_QUESTION = {"identify": "identify_question", "verify": "verify",
@@ -65,10 +70,11 @@ async def _read(agent: FlowAgent, request: TrackRequest,
     requests tracked in the same batch; their predictions come back in order."""
     parts = reading.part_requests(request)
     whole, *rest = await agent.track([request, *parts, *extra])
-    read = reading.resolve(whole, list(zip((p.utterance for p in parts), rest, strict=False)),
+    said = tuple(zip((p.utterance for p in parts), rest, strict=False))
+    read = reading.resolve(whole, said,
                            [label for label in request.labels if label not in GLOBAL_LABELS],
                            agent.services.threshold, agent.services.strong)
-    return read, rest[len(parts):]
+    return replace(read, parts=said), rest[len(parts):]
 
 
 # -- the opening ----------------------------------------------------------------------
@@ -86,12 +92,19 @@ async def _identify(agent: FlowAgent, text: str) -> None:
     main = read.main
     label = main.label
     refused = label in ("stop", "person", "not_them") and _understood(agent, main)
-    if (dobs or not residue) and not refused:
-        # a date of birth offered straight away, or only words that confirm who they are
-        # ("This is Priyanka.", "Kia ora, yes, that's me"): it is them
+    confirmed = lookahead.confirms_identity(text, name)
+    if not confirmed and any(part.label == "not_them" and part.confidence >= agent.services.strong
+                             for _, part in read.parts):
+        # "He's not here, I'm his wife. ... I'll pass it on.": the last sentence is no yes
+        label = "not_them"
+    elif not refused and (dobs or not residue or (confirmed and (
+            label in ("rude", "other") or not _understood(agent, main)))):
+        # a date of birth offered straight away, or words that confirm who they are
+        # ("This is Priyanka.", "Kia ora, yes, that's me") with nothing else clear beside
+        # them ("Yeah it's me, what the f*** do you want now?"): it is them
         label = "yes"
     elif not _understood(agent, main):
-        not_understood(agent)
+        not_understood(agent, text)
         return
     agent.state.misunderstood_in_a_row = 0
     if label == "yes":
@@ -111,17 +124,21 @@ async def _verify(agent: FlowAgent, text: str) -> None:
     dobs = birth_dates(_keypad_date(text), agent.setup.now.date())
     residue = remove_birth_dates(text, between=True)
     if dobs:
-        early = await agent.track(lookahead.early_requests(agent, residue))
-        lookahead.keep_early(agent, early, residue)
-        check_birth_date(agent, dobs)
+        await _date_given(agent, dobs, residue)
         return
     if not lookahead.identity_residue(text, str(agent.setup.contact.get("name") or "")):
         # "This is Maria", the end of a "Yes, ... this is Maria" split by a pause: the
         # caller is still confirming who they are; not a question, not a wrong date.
         agent.say_line("verify")
         return
-    main = (await _read(agent, _main_request(agent, text)))[0].main
-    if main.label == "why" and _understood(agent, main):
+    read, early = await _read(agent, _main_request(agent, text),
+                              *lookahead.early_requests(agent, residue))
+    main = read.main
+    if _asks_before_verifying(agent, main, early):
+        # "I'd just like to cancel it": kept for after verification, and no wrong date
+        lookahead.keep_early(agent, early, residue)
+        agent.say_line("verify_first")
+    elif main.label == "why" and _understood(agent, main):
         agent.say_line("verify_why")
         # "How do I know this isn't a scam? Is there a number I can ring?": what the
         # organization's own passages say about it, when they do
@@ -135,6 +152,41 @@ async def _verify(agent: FlowAgent, text: str) -> None:
         agent.handle_global(main.label, text)
     else:
         _missed_verification(agent)
+
+
+async def _date_given(agent: FlowAgent, dobs: list[date], residue: str) -> None:
+    """A date, and what else was said with it: an opt-out or a request for a person is
+    done at once, as at any step ("March 3rd, 69, and scrub me off your books"); a request
+    of the flow's is kept for after verification."""
+    early_requests = lookahead.early_requests(agent, residue)
+    if not early_requests:  # a few words around the date: nothing else was said
+        check_birth_date(agent, dobs)
+        return
+    read, early = await _read(agent, _main_request(agent, residue), *early_requests)
+    main = read.main
+    urgent = main.label in ("stop", "person") and main.confidence >= agent.services.strong
+    if urgent and not (main.label == "stop" and _asks_before_verifying(agent, main, early)):
+        agent.handle_global(main.label, residue)
+        return
+    lookahead.keep_early(agent, early, residue)
+    check_birth_date(agent, dobs)
+
+
+def _asks_before_verifying(agent: FlowAgent, main: Prediction,
+                           early: list[Prediction]) -> bool:
+    """Whether a turn with no date says what the caller wants from the call instead.
+
+    The date question's own labels have no "cancel": "I need to cancel my appointment" is
+    read there as an opt-out (0.70 sure), while the flow's first question reads it as a
+    cancellation (0.9999) and "Stop calling me" as an opt-out (0.9999) beside a weak
+    cancellation (0.61). So a request the first question is all but sure of wins over an
+    opt-out that is not; any clear request wins over a turn the date question cannot
+    read ("other", a question, or nothing it is sure of)."""
+    if not early or early[0].label == lookahead.NONE or early[0].confidence < agent.services.strong:
+        return False
+    if main.label == "stop":
+        return early[0].confidence >= EARLY_SURE and main.confidence < STOP_SURE
+    return main.label in ("other", "question") or not _understood(agent, main)
 
 
 def _keypad_date(text: str) -> str:
@@ -184,6 +236,8 @@ async def _flow_step(agent: FlowAgent, text: str) -> None:
     read, others = await _read(agent, _main_request(agent, own or text),
                                *lookahead.topic_requests(agent, text, agent.state.step))
     main = read.main
+    if choice := lookahead.other_choice_answer(own or text, spec):
+        main = Prediction(choice, 1.0, {choice: 1.0})
     lookahead.keep_topics(agent, topics, others)
     if not own:  # only answers to questions still to come: this one is still open
         agent.reprompt()
@@ -201,7 +255,7 @@ async def _flow_step(agent: FlowAgent, text: str) -> None:
     elif main.label in GLOBAL_LABELS and _understood(agent, main):
         agent.handle_global(main.label, text)
     else:
-        not_understood(agent)
+        not_understood(agent, text)
 
 
 def _asks_instead(text: str, main: Prediction) -> bool:
@@ -224,7 +278,7 @@ def _collect(agent: FlowAgent, spec: Step, text: str, main: Prediction) -> None:
     elif main.label in GLOBAL_LABELS and _understood(agent, main):
         agent.handle_global(main.label, text)
     else:
-        not_understood(agent)
+        not_understood(agent, text)
 
 
 def _collected(agent: FlowAgent, spec: Step, text: str, main: Prediction) -> bool:
@@ -259,7 +313,7 @@ async def _anything_else(agent: FlowAgent, text: str) -> None:
     read = (await _read(agent, _main_request(agent, text)))[0]
     main = read.main
     if not _understood(agent, main):
-        not_understood(agent)
+        not_understood(agent, text)
     elif main.label == "no":
         agent.say_line("goodbye")
         agent.end()
@@ -290,7 +344,16 @@ def callback(agent: FlowAgent, text: str) -> None:
     agent.after_outcome()
 
 
-def not_understood(agent: FlowAgent) -> None:
+def not_understood(agent: FlowAgent, text: str = "") -> None:
+    """The turn read as nothing the step knows: a question the organization's passages
+    answer is answered ("Oh wait, do you guys take Blue Shield?" after the appointment was
+    confirmed); otherwise the caller is asked again, and after three in a row handed to a
+    person."""
+    if agent.state.verified and lookahead.questions(text) \
+            and agent.answer_question(text, unknown_unsaid=True):
+        agent.state.misunderstood_in_a_row = 0
+        reprompt(agent)
+        return
     agent.state.misunderstood_in_a_row += 1
     if agent.state.misunderstood_in_a_row >= 3:
         agent.transfer_to_person("too_many_misunderstandings")

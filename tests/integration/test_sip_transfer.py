@@ -35,7 +35,8 @@ from tests.sip_peer import (
 pytestmark = pytest.mark.slow
 SIP_PORT = free_udp_tcp_port()
 DESK = "sip:desk@pbx.example.com"
-TRANSFER_LINE = "Of course. Let me transfer you to a member of our team now."
+TRANSFER_LINE = ("Of course. Let me transfer you to a member of our team now. They can help "
+                 "with anything else you need.")
 
 _HEAD = """\
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]

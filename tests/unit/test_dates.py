@@ -116,6 +116,37 @@ def test_numeric_dates_are_read_both_ways_and_incomplete_ones_not_at_all():
     assert birth_dates("my card ends in 4217", TODAY) == []
 
 
+@pytest.mark.parametrize(("said", "born"), [
+    ("Twelfth of the ninth, fifty-eight", date(1958, 9, 12)),  # the month by its number
+    ("Thirty-first o' January, sixty-eight", date(1968, 1, 31)),
+    ("Six eleven ninety-five.", date(1995, 6, 11)),  # three numbers as the whole answer
+    ("um, 6 11 95", date(1995, 11, 6)),  # read day-first too
+])
+def test_a_birth_date_said_the_way_people_do(said, born):
+    assert born in birth_dates(said, TODAY)
+    assert remove_birth_dates(said).strip(" ,.") in ("", "um")
+
+
+def test_three_small_numbers_inside_a_longer_turn_are_no_date():
+    assert birth_dates("I've got 3 kids, 6 11 and 14", TODAY) == []
+    assert birth_dates("room 6 11 95 please and then the 14th", TODAY) == []
+
+
+@pytest.mark.parametrize(("said", "corrected"), [
+    ("Fourth of September, seventy-four... sorry, seventy-three", date(1973, 9, 4)),
+    ("March 3 1980, no wait, 1981", date(1981, 3, 3)),
+    ("March 3 1980, no, March 4th", date(1980, 3, 4)),
+])
+def test_a_birth_date_corrected_as_it_is_said(said, corrected):
+    assert corrected in birth_dates(said, TODAY)
+    assert remove_birth_dates(said, between=True) == ""
+
+
+def test_a_number_after_a_correction_is_not_always_a_year():
+    assert birth_dates("March 3 1980. Sorry, 3 kids", TODAY) == [date(1980, 3, 3)]
+    assert birth_dates("June 5 1990. Oh, June 6 works for me", TODAY) == [date(1990, 6, 5)]
+
+
 def test_two_digit_years_pivot_on_the_current_year():
     assert birth_dates("5 June 05", TODAY) == [date(2005, 6, 5)]
     assert birth_dates("5 June 90", TODAY) == [date(1990, 6, 5)]

@@ -1,6 +1,14 @@
 import pytest
 
-from dialog.lookahead import identity_residue, is_question, topic_polarity
+from dialog.catalog import load_flows
+from dialog.lookahead import (
+    confirms_identity,
+    identity_residue,
+    is_question,
+    other_choice_answer,
+    sentences,
+    topic_polarity,
+)
 from dialog.polarity import bare_answer
 
 
@@ -20,17 +28,31 @@ def test_only_a_bare_polar_answer_is_read(text: str, expected: str | None) -> No
     ("Maria Lopez speaking, and I want to cancel", "I want to cancel"),
     ("Kia ora, yes, that's me.", ""),
     ("Sorry, the line cut out. Yes, this is Maria.", "Sorry, the line cut out"),
+    ("Mm-hm, speaking.", ""), ("uh-huh", ""),
 ])
 def test_identity_confirmation_is_cut_before_the_look_ahead(text: str, rest: str) -> None:
     assert identity_residue(text, "Maria Lopez") == rest
 
 
+PAPERLESS = load_flows()["welcome_call"].steps["paperless"]
+ALERTS = load_flows()["welcome_call"].steps["sms"]
+
+
 @pytest.mark.parametrize(("clause", "expected"), [
-    ("paperless yes", "yes"), ("paperless please", "yes"), ("no paper statements", "no"),
-    ("I'd love paperless", None),
+    ("paperless yes", "yes"), ("paperless please", "yes"), ("go paperless", "yes"),
+    ("you can put me on paperless", "yes"), ("no paper statements please", "yes"),
+    ("I'd rather keep paper", "no"), ("I want paper statements", "no"),
+    ("I'd like paperless statements please, I don't want paper", "yes"),
+    ("I'd like paperless statements please, I don't want paper mail", "yes"),
+    ("paperless, no wait, paper", None), ("I'd love paperless because my inbox is tidy", None),
 ])
 def test_a_clause_naming_its_topic_gives_its_polarity(clause: str, expected: str | None) -> None:
-    assert topic_polarity(clause, ["paper", "statement"]) == expected
+    assert topic_polarity(clause, PAPERLESS) == expected
+
+
+def test_a_topic_without_another_choice_keeps_its_polarity():
+    assert topic_polarity("no texts please", ALERTS) == "no"
+    assert topic_polarity("turn on the text alerts too", ALERTS) == "yes"
 
 
 @pytest.mark.parametrize(("sentence", "asked"), [
@@ -40,3 +62,22 @@ def test_a_clause_naming_its_topic_gives_its_polarity(clause: str, expected: str
 ])
 def test_a_question_is_known_by_its_mark_or_its_word_order(sentence: str, asked: bool) -> None:
     assert is_question(sentence) is asked
+
+
+def test_a_clause_of_confirmation_words_confirms_who_is_speaking() -> None:
+    assert confirms_identity("Yeah it's me, what do you lot want now?", "Gary Pearson")
+    assert not confirms_identity("He's not here, I'm his wife.", "Rajesh Kumar")
+
+
+@pytest.mark.parametrize(("text", "answer"), [
+    ("Yeah, nah, paper's fine for me.", "no"), ("I'd rather keep getting paper", "no"),
+    ("No, I don't want paper", "yes"), ("Yes please", None),  # no other choice named
+])
+def test_naming_the_other_choice_answers_the_question(text: str, answer: str | None) -> None:
+    assert other_choice_answer(text, PAPERLESS) == answer
+
+
+def test_an_answer_and_a_question_in_one_sentence_are_two() -> None:
+    assert sentences("Yeah it came, but how do I activate it?") == [
+        "Yeah it came", "but how do I activate it?"]
+    assert sentences("No, but I could do Friday.") == ["No, but I could do Friday."]
