@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from dialog import actions, lookahead, steps
+from dialog import actions, lookahead, steps, verification
 from dialog.agent import ConversationAgent, ConversationSetup
 from dialog.dates import ExpectedBirthDate
 from dialog.events import END_CALL, TRANSFER, Action, CallerSaid, KeypadDigits, Reply
@@ -177,7 +177,7 @@ class FlowAgent(ConversationAgent):
         """The contact's date of birth while the date question is open, for a recognizer
         to confirm from the audio."""
         asked = LISTEN_FORMS.get(self.state.step) == "date"
-        born = steps.contact_birth_date(self) if asked else None
+        born = verification.contact_birth_date(self) if asked else None
         return ExpectedBirthDate(born, self.setup.now.date()) if born else None
 
     def _listen_hint(self) -> str | None:

@@ -15,11 +15,23 @@ from collections.abc import Sequence
 
 from dialog.tracker import IntentTracker, Prediction, TrackRequest
 
-_YES = {"yes", "yeah", "yep", "yup", "ya", "yah", "sure", "absolutely", "definitely",
-        "certainly", "correct", "affirmative", "indeed"}
-_NO = {"no", "nope", "nah", "negative", "never"}
+# Typed as well as said: a chat caller writes "yeh pls", "yea", "naw", "no ty".
+_YES = {"yes", "yeah", "yep", "yup", "ya", "yah", "yeh", "yea", "yess", "yesss", "sure",
+        "absolutely", "definitely", "certainly", "correct", "affirmative", "indeed"}
+_NO = {"no", "nope", "nah", "naw", "negative", "never"}
 _FILLERS = {"uh", "um", "umm", "er", "erm", "hmm", "mm", "oh", "ah", "well", "so", "please",
-            "thanks", "thank", "you", "wait", "actually", "i", "mean", "sorry", "ok", "okay"}
+            "pls", "plz", "thanks", "thank", "thx", "ty", "ta", "you", "wait", "actually", "i",
+            "mean", "sorry", "sry", "ok", "okay", "k"}
+# "Tuesday no wait Wednesday": a "no" that corrects the words before it, not an answer.
+_CORRECTING_NO = re.compile(r"(?<=\w)[\s,.]+(?:no|nope)[\s,.]+(?=(?:wait|i mean(?! it)|actually|"
+                            r"make that|rather)\b)", re.IGNORECASE)
+
+
+def without_correcting_no(text: str) -> str:
+    """``text`` without a "no" that only starts a self-correction in mid-turn ("Tuesday no
+    wait Wednesday"), which the tracker would read as the answer no; a "no" that opens the
+    turn ("No, wait, yes") is an answer and stays."""
+    return _CORRECTING_NO.sub(" ", text)
 # A word that turns an answer round: "that works" against "that doesn't work".
 NEGATION = re.compile(r"\b(?:no|not|nope|nah|never|neither|none)\b|n't\b")
 _MAX_WORDS = 6

@@ -20,8 +20,8 @@ from pathlib import Path
 from dialog.dates import remove_birth_dates, speak_date, speak_full_date, speak_money, speak_time
 from dialog.flow_spec import Flow, Intent, Lines
 from dialog.polarity import NEGATION
-from dialog.steps import ANSWER, GLOBAL_LABELS
 from dialog.tracker import early_context, step_context, topic_context, tracker_prompt
+from dialog.turn_reading import ANSWER, GLOBAL_LABELS
 
 NAMES = ("Maria Lopez", "Tom Becker", "Aisha Khan", "James O'Connor", "Li Wei", "Sofia Rossi",
          "David Miller", "Priya Patel", "Ahmed Hassan", "Emma Johnson", "Carlos Diaz",

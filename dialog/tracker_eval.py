@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dialog.flow_spec import Flow, Lines
-from dialog.steps import GLOBAL_LABELS
 from dialog.tracker import IntentTracker, TrackRequest
 from dialog.tracker_data import _fake_fields, contexts
+from dialog.turn_reading import GLOBAL_LABELS
 
 
 @dataclass(frozen=True)

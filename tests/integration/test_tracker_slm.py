@@ -6,8 +6,8 @@ import pytest
 
 from app.config import Settings
 from app.dialogue import load_tracker
-from dialog.steps import GLOBAL_LABELS
 from dialog.tracker import FORWARD_BATCH, TrackRequest
+from dialog.turn_reading import GLOBAL_LABELS
 
 pytestmark = pytest.mark.slow
 

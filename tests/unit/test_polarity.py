@@ -9,14 +9,14 @@ from dialog.lookahead import (
     sentences,
     topic_polarity,
 )
-from dialog.polarity import bare_answer
+from dialog.polarity import bare_answer, without_correcting_no
 
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("yes", "yes"), ("Yep.", "yes"), ("um, no", "no"), ("yeah no", "no"),
     ("no, wait, yes", "yes"), ("no thanks", "no"), ("sure, please", "yes"),
     ("No, I need to move it", None), ("okay", None), ("", None),
-    ("yes yes yes yes yes yes yes", None),
+    ("yes yes yes yes yes yes yes", None), ("yeh pls", "yes"), ("naw ty", "no"),
 ])
 def test_only_a_bare_polar_answer_is_read(text: str, expected: str | None) -> None:
     assert bare_answer(text) == expected
@@ -81,3 +81,9 @@ def test_an_answer_and_a_question_in_one_sentence_are_two() -> None:
     assert sentences("Yeah it came, but how do I activate it?") == [
         "Yeah it came", "but how do I activate it?"]
     assert sentences("No, but I could do Friday.") == ["No, but I could do Friday."]
+
+
+def test_a_no_that_starts_a_self_correction_is_no_answer() -> None:
+    assert without_correcting_no("tuesday no wait wednesday") == "tuesday wait wednesday"
+    assert without_correcting_no("No, wait, yes") == "No, wait, yes"  # the answer itself
+    assert without_correcting_no("I said no, I mean it") == "I said no, I mean it"
