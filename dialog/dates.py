@@ -108,9 +108,19 @@ def _spoken_years(text: str) -> str:
     return _DECADE_YEAR.sub(lambda m: m[1] + m[2], text)
 
 
+# "oh-three March": a day or month said with its leading zero; not the "oh" of a year
+# ("twenty oh six", "nineteen oh five")
+_LEADING_OH = re.compile(
+    r"(?<!teen )(?<!twenty )(?<!thousand )(?<!\d )\boh[- ](?=(?:one|two|three|four|five|six|"
+    r"seven|eight|nine|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|[1-9])\b)",
+    re.I)
+
+
 def _normal(text: str) -> str:
-    """Numbers and years in digits; "o'" said for "of" ("the 31st o' January")."""
-    return _spoken_years(words_to_digits(re.sub(r"\bo'(?=\s)", "of", text)))
+    """Numbers and years in digits; "o'" said for "of" ("the 31st o' January"), and "oh"
+    for a leading zero ("oh-three March")."""
+    text = _LEADING_OH.sub("", re.sub(r"\bo'(?=\s)", "of", text))
+    return _spoken_years(words_to_digits(text))
 
 
 def birth_dates(text: str, today: date) -> list[date]:

@@ -162,17 +162,23 @@ def _names_topic(clause: str, spec: Step) -> bool:
 
 
 def topic_steps(agent: FlowAgent, text: str, exclude: str) -> list[str]:
-    """Steps still to come whose topic a clause of ``text`` names."""
+    """Steps still to come whose topic a clause of ``text`` names. Their own words only:
+    the other choice's say little before the question is asked ("nothing's come through
+    the post" is about the card, not paper statements)."""
     clauses = _clauses(text)
     return [name for name, spec in agent.flow.steps.items()
             if spec.slot and spec.topic and name not in (exclude, agent.state.step)
             and spec.slot not in agent.state.slots
-            and any(_names_topic(clause, spec) for clause in clauses)]
+            and any(_mentions(clause, spec.topic) for clause in clauses)]
 
 
 def topic_clause(agent: FlowAgent, name: str, text: str) -> str:
     spec = agent.flow.steps[name]
-    return ", ".join(c for c in _clauses(text) if _names_topic(c, spec))
+    return ", ".join(c for c in _clauses(text) if _mentions(c, spec.topic))
+
+
+_PREFERRING = frozenset({"like", "prefer", "love", "keep", "stick", "fine", "good", "happy",
+                         "ok", "okay", "rather", "want", "suits", "works"})
 
 
 def other_choice_answer(text: str, spec: Step) -> str | None:
@@ -208,9 +214,24 @@ def _clause_polarity(clause: str, spec: Step) -> str | None:
     polarity = bare_answer(" ".join(rest))
     if polarity is None and all(w in _ASKING for w in rest if w not in negated):
         polarity = "no" if negated else "yes"
-    if polarity and not topical and against & set(words):
-        polarity = "yes" if polarity == "no" else "no"
+    if not topical and against & set(words):
+        preference = _preference(words)
+        if preference is not None:  # "no, I like paper": the other choice wanted
+            return "no" if preference else "yes"
+        if polarity:  # "no paper", "not paper": the other choice refused
+            polarity = "yes" if polarity == "no" else "no"
     return polarity
+
+
+def _preference(words: list[str]) -> bool | None:
+    """Whether the words like something ("I like paper", "paper's fine", "I'd rather have
+    paper") or, negated close before, do not ("I don't want paper"); None when they say
+    neither. A leading "no" then answers the question, it does not negate the liking."""
+    for index, word in enumerate(words):
+        if word in _PREFERRING:
+            before = words[max(0, index - 2):index]
+            return not any(w in ("not", "never") or w.endswith("n't") for w in before)
+    return None
 
 
 def topic_requests(agent: FlowAgent, text: str, exclude: str) -> list[TrackRequest]:
@@ -241,4 +262,4 @@ def without_topics(agent: FlowAgent, text: str, names: list[str]) -> str:
     if not names or questions(text):
         return text
     steps = [agent.flow.steps[name] for name in names]
-    return ", ".join(c for c in _clauses(text) if not any(_names_topic(c, s) for s in steps))
+    return ", ".join(c for c in _clauses(text) if not any(_mentions(c, s.topic) for s in steps))

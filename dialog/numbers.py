@@ -33,6 +33,9 @@ _NOT_BEFORE_ONE = frozenset({"the", "that", "this", "no", "any", "which", "every
                              "late", "a", "first", "second", "third", "next", "only",
                              "best", "worst", "just", "with"})
 _WORD = re.compile(r"\d+(?:[:/.,-]\d+)*(?:st|nd|rd|th)?|[A-Za-z]+(?:['’-][A-Za-z]+)*|\S")
+# "half nine'd be good", "two'll do": a contraction glued to a number word
+_NUMBER_CONTRACTION = re.compile(
+    "\\b(" + "|".join((*_UNITS, *_TENS, *_ORDINALS)) + r")(['’](?:d|ll)\b)", re.I)
 
 
 def ordinal_suffix(value: int) -> str:
@@ -110,7 +113,7 @@ def _hundreds_year(words: list[str], century: int, index: int,
 
 def words_to_digits(text: str) -> str:
     """Rewrite number words as digits; ordinals keep a suffix ("12th")."""
-    tokens = _WORD.findall(text)
+    tokens = _WORD.findall(_NUMBER_CONTRACTION.sub(r"\1 \2", text))
     out: list[str] = []
     index = 0
     while index < len(tokens):

@@ -21,7 +21,7 @@ _YES = {"yes", "yeah", "yep", "yup", "ya", "yah", "yeh", "yea", "yess", "yesss",
 _NO = {"no", "nope", "nah", "naw", "negative", "never"}
 _FILLERS = {"uh", "um", "umm", "er", "erm", "hmm", "mm", "oh", "ah", "well", "so", "please",
             "pls", "plz", "thanks", "thank", "thx", "ty", "ta", "you", "wait", "actually", "i",
-            "mean", "sorry", "sry", "ok", "okay", "k"}
+            "mean", "sorry", "sry", "ok", "okay", "k", "gosh", "oops", "whoops", "dear"}
 # "Tuesday no wait Wednesday": a "no" that corrects the words before it, not an answer.
 _CORRECTING_NO = re.compile(r"(?<=\w)[\s,.]+(?:no|nope)[\s,.]+(?=(?:wait|i mean(?! it)|actually|"
                             r"make that|rather)\b)", re.IGNORECASE)

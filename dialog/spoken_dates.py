@@ -3,7 +3,8 @@
 
 - ``apart_dates``: a day and month whose year is said before them ("1993, October 5th")
   or in another clause ("the 19th of September, and I was born in 1985").
-- ``clock_words``: "quarter past 3", "half past 2", "10 to 4" as "3:15", "2:30", "3:50".
+- ``clock_words``: "quarter past 3", "half past 2", "half 2", "10 to 4" as "3:15", "2:30",
+  "2:30", "3:50".
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ _CLOCK_WORDS = re.compile(
     r"\b(?:a\s+)?(quarter|half|5|10|20|25)\s+(?:minutes\s+)?(past|after|to|till|til|of|before)"
     r"\s+(\d{1,2})\b(?![:\d]|\s*(?:minutes|hours|days|weeks)\b)", re.I)
 _RANGE = re.compile(r"\b(?:from|between|anywhere|anytime|any time)\s*$", re.I)
+# "half three" (British and Australian): half past three, not half of three hours
+_HALF_HOUR = re.compile(r"\bhalf\s+(\d{1,2})\b(?![:\d]|\s*(?:minutes|hours|days|weeks)\b)",
+                        re.I)
 
 
 def clock_words(text: str) -> str:
@@ -119,4 +123,5 @@ def clock_words(text: str) -> str:
             hour, minutes = (hour - 2) % 12 + 1, 60 - minutes
         return f"{hour}:{minutes:02d}"
 
-    return _CLOCK_WORDS.sub(digits, text)
+    text = _CLOCK_WORDS.sub(digits, text)
+    return _HALF_HOUR.sub(lambda m: f"{m[1]}:30" if 1 <= int(m[1]) <= 12 else m[0], text)

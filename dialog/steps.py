@@ -25,9 +25,6 @@ BUILT_IN_QUESTION = {"identify": "identify_question", "verify": "verify",
 _CALLBACK_WHEN = ("tomorrow morning", "tomorrow afternoon", "tomorrow evening", "tomorrow",
                   "next week", "this evening", "tonight", "later today", "in an hour",
                   "this afternoon")
-_CANCEL_IT = re.compile(r"\bcancel\s+(?:it|that|this|the\s+\w+|my\s+\w+)\b", re.IGNORECASE)
-_ABOUT_CALLS = re.compile(r"\b(?:call|calls|calling|ring|ringing|phone|number|list|contact)\b",
-                          re.IGNORECASE)
 _WHEN = ("preference", "slot_choice")  # collected slots that say when
 _HELLO = re.compile(r"\W*(?:(?:hello|hi|hey|hiya|hallo)\W*)+", re.IGNORECASE)
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -99,8 +96,7 @@ async def _flow_step(agent: FlowAgent, text: str) -> None:
     read, others = await read_turn(agent, main_request(agent, own or text),
                                    *lookahead.topic_requests(agent, text, agent.state.step))
     main = read.main
-    if choice := lookahead.other_choice_answer(own or text, spec) or _cancels_instead(
-            spec, text, main):
+    if choice := lookahead.other_choice_answer(own or text, spec):
         main = Prediction(choice, 1.0, {choice: 1.0})
     lookahead.keep_topics(agent, topics, others)
     if not own:  # only answers to questions still to come: this one is still open
@@ -120,15 +116,6 @@ async def _flow_step(agent: FlowAgent, text: str) -> None:
         agent.handle_global(main.label, text)
     else:
         not_understood(agent, text)
-
-
-def _cancels_instead(spec: Step, text: str, main: Prediction) -> str | None:
-    """The step's cancel (or no) for "just cancel it", which the tracker can take for an
-    opt-out ("..., so just cancel it" read as "stop calling me"): cancelling the booking
-    or the policy, with no word of calls, numbers or lists, is no opt-out."""
-    if main.label != "stop" or not _CANCEL_IT.search(text) or _ABOUT_CALLS.search(text):
-        return None
-    return next((label for label in ("cancel", "no") if label in spec.intents), None)
 
 
 def _asks_instead(text: str, main: Prediction) -> bool:

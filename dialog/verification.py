@@ -1,6 +1,7 @@
 """The date-of-birth check: a caller is verified when a date they said (or keyed) is the
-contact's; a second miss ends the call. A request or an opt-out said instead of the date,
-or with it, is kept or done (``_date_given``, ``_asks_before_verifying``)."""
+contact's; a second miss ends the call. A request said instead of the date (the date
+question's ``request`` label) or with it is kept for after verification; an opt-out or a
+request for a person is done at once (``_date_given``)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,10 @@ from typing import TYPE_CHECKING
 from dialog import lookahead
 from dialog.dates import birth_dates, remove_birth_dates
 from dialog.state import NOT_VERIFIED, WRONG_PERSON
-from dialog.tracker import Prediction
 from dialog.turn_reading import GLOBAL_LABELS, main_request, read_turn, understood
 
 if TYPE_CHECKING:
     from dialog.engine import FlowAgent
-
-# Before verification, a request the flow's first question is all but sure of ("I need to
-# cancel my appointment") wins over an opt-out reading that is not sure (see
-# ``_asks_before_verifying``).
-EARLY_SURE, STOP_SURE = 0.99, 0.9
-
 
 async def verify(agent: FlowAgent, text: str) -> None:
     dobs = birth_dates(_keypad_date(text), agent.setup.now.date())
@@ -37,7 +31,7 @@ async def verify(agent: FlowAgent, text: str) -> None:
     read, early = await read_turn(agent, main_request(agent, text),
                                   *lookahead.early_requests(agent, residue))
     main = read.main
-    if _asks_before_verifying(agent, main, early):
+    if main.label == "request" and understood(agent, main):
         # "I'd just like to cancel it": kept for after verification, and no wrong date
         lookahead.keep_early(agent, early, residue)
         agent.say_line("verify_first")
@@ -67,29 +61,11 @@ async def _date_given(agent: FlowAgent, dobs: list[date], residue: str) -> None:
         return
     read, early = await read_turn(agent, main_request(agent, residue), *early_requests)
     main = read.main
-    urgent = main.label in ("stop", "person") and main.confidence >= agent.services.strong
-    if urgent and not (main.label == "stop" and _asks_before_verifying(agent, main, early)):
+    if main.label in ("stop", "person") and main.confidence >= agent.services.strong:
         agent.handle_global(main.label, residue)
         return
     lookahead.keep_early(agent, early, residue)
     check_birth_date(agent, dobs)
-
-
-def _asks_before_verifying(agent: FlowAgent, main: Prediction,
-                           early: list[Prediction]) -> bool:
-    """Whether a turn with no date says what the caller wants from the call instead.
-
-    The date question's own labels have no "cancel": "I need to cancel my appointment" is
-    read there as an opt-out (0.70 sure), while the flow's first question reads it as a
-    cancellation (0.9999) and "Stop calling me" as an opt-out (0.9999) beside a weak
-    cancellation (0.61). So a request the first question is all but sure of wins over an
-    opt-out that is not; any clear request wins over a turn the date question cannot
-    read ("other", a question, or nothing it is sure of)."""
-    if not early or early[0].label == lookahead.NONE or early[0].confidence < agent.services.strong:
-        return False
-    if main.label == "stop":
-        return early[0].confidence >= EARLY_SURE and main.confidence < STOP_SURE
-    return main.label in ("other", "question") or not understood(agent, main)
 
 
 def _keypad_date(text: str) -> str:

@@ -26,9 +26,14 @@ ANSWER_THRESHOLD = 0.45
 CLEAR_THRESHOLD = 0.33
 CLEAR_MARGIN = 0.1
 NO_RIVAL = 0.2
-# How much the agent's open question weighs in a search: "why has it gone up so much?" is
-# about the renewal premium the agent just named, which the caller's words leave out.
+# How much what the agent just said (``context``) weighs in a search: "why has it gone up
+# so much?" is about the renewal premium the agent just named, which the caller's words
+# leave out.
 CONTEXT_WEIGHT = 0.2
+# ... and more when the question points back at it ("how do I activate it?", "why'd it go
+# up so much?"): its own words then name nothing the passages could match.
+POINTING_CONTEXT_WEIGHT = 0.35
+_POINTING = re.compile(r"\b(?:it|its|that|this|those|these|them|they)\b", re.IGNORECASE)
 MAX_SPOKEN_CHARS = 320
 
 
@@ -106,7 +111,8 @@ class KnowledgeBase:
         if not context.strip():
             return self._embedder.embed([query])
         asked, around = self._embedder.embed([query, context])
-        blend = (1 - CONTEXT_WEIGHT) * asked + CONTEXT_WEIGHT * around
+        weight = POINTING_CONTEXT_WEIGHT if _POINTING.search(query) else CONTEXT_WEIGHT
+        blend = (1 - weight) * asked + weight * around
         return (blend / np.linalg.norm(blend))[None, :]
 
     def answer(self, organization: str, question: str, context: str = "") -> str | None:

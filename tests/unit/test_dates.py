@@ -121,6 +121,8 @@ def test_numeric_dates_are_read_both_ways_and_incomplete_ones_not_at_all():
     ("Thirty-first o' January, sixty-eight", date(1968, 1, 31)),
     ("Six eleven ninety-five.", date(1995, 6, 11)),  # three numbers as the whole answer
     ("um, 6 11 95", date(1995, 11, 6)),  # read day-first too
+    ("oh-three March, nineteen seventy-seven", date(1977, 3, 3)),  # a leading zero said
+    ("March oh three, seventy-seven", date(1977, 3, 3)),
 ])
 def test_a_birth_date_said_the_way_people_do(said, born):
     assert born in birth_dates(said, TODAY)
@@ -199,6 +201,9 @@ def test_preferences(said, field, value):
     ("quarter past 9 pm", None, time(21, 15)),
     ("around one", None, time(13, 0)),
     ("Wednesday at ten, no, half past ten", 2, time(10, 30)),
+    ("Half three, please", None, time(15, 30)),  # British: half past three
+    ("yeah Friday at half nine'd be good", 4, time(9, 30)),
+    ("in half an hour", None, None),
 ])
 def test_clock_times_said_in_words(said, weekday, at):
     preference = parse_preference(said, NOW)

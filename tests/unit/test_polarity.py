@@ -72,6 +72,8 @@ def test_a_clause_of_confirmation_words_confirms_who_is_speaking() -> None:
 @pytest.mark.parametrize(("text", "answer"), [
     ("Yeah, nah, paper's fine for me.", "no"), ("I'd rather keep getting paper", "no"),
     ("No, I don't want paper", "yes"), ("Yes please", None),  # no other choice named
+    ("no i like paper", "no"),  # the "no" answers the question; the liking is of paper
+    ("no paper please", "yes"), ("paper is not good for me", "yes"),
 ])
 def test_naming_the_other_choice_answers_the_question(text: str, answer: str | None) -> None:
     assert other_choice_answer(text, PAPERLESS) == answer
