@@ -8,6 +8,7 @@ import sys
 from pydantic import ValidationError
 
 from app import (
+    cmd_asr,
     cmd_call,
     cmd_campaign,
     cmd_chat,
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Offline voice and chat agent.")
     commands = parser.add_subparsers(dest="command", required=True)
     for command in (cmd_serve, cmd_models, cmd_call, cmd_dial, cmd_chat, cmd_eval, cmd_kb,
-                    cmd_slm, cmd_router, cmd_campaign, cmd_dnc):
+                    cmd_slm, cmd_asr, cmd_router, cmd_campaign, cmd_dnc):
         command.add_parser(commands)
     return parser
 

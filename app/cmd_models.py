@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from app.asr_prepare import prepare_asr
 from app.config import Settings
 from app.dialogue import load_tracker
 from app.model_loading import check_all
@@ -24,6 +25,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.models_command == "prepare":
         for model in ALL_MODELS:
             print(f"{model.role:<12} {model.name:<36} {model.locate()}", flush=True)
+        print(f"{'ASR':<12} {'Whisper tiny.en + phone adapter':<36} "
+              f"{prepare_asr(settings.cache_dir)}", flush=True)
         prepare_slm(settings.cache_dir)
         prepare_tracker(settings.cache_dir)
         print("embedding the state tracker's examples (once)", flush=True)

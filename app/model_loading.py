@@ -36,11 +36,20 @@ def prepared_slm(cache_dir: Path) -> PreparedSlm:
     return entry
 
 
+def asr_model_dir(cache_dir: Path | None = None) -> Path:
+    """The Whisper model the product runs: the bundled one with the phone-speech adapter
+    folded in (``app.asr_prepare``)."""
+    from app.asr_prepare import prepare_asr
+    from app.config import Settings
+
+    return prepare_asr(cache_dir or Settings().cache_dir)
+
+
 def load_asr(threads: int = 2, workers: int = 1, min_window_s: float = 8.0,
-             beam_size: int = 1) -> Any:
+             beam_size: int = 1, cache_dir: Path | None = None) -> Any:
     from voice.asr import WhisperRecognizer, load_whisper
 
-    model = load_whisper(models.ASR.locate(), threads=threads, workers=workers)
+    model = load_whisper(asr_model_dir(cache_dir), threads=threads, workers=workers)
     return WhisperRecognizer(model, min_window_s=min_window_s, beam_size=beam_size)
 
 
@@ -87,7 +96,7 @@ class ModelCheck:
 def check_all(cache_dir: Path) -> Iterator[ModelCheck]:
     """Load each model once, timing it; a failure is reported and the next one tried."""
     loaders: list[tuple[models.BundledModel, Callable[[], Any], Callable[[], Path]]] = [
-        (models.ASR, load_asr, models.ASR.locate),
+        (models.ASR, lambda: load_asr(cache_dir=cache_dir), lambda: asr_model_dir(cache_dir)),
         (models.TTS, load_tts, models.TTS.locate),
         (models.SLM_GGUF, lambda: load_slm(cache_dir), lambda: prepared_slm(cache_dir).ct2_dir),
         (models.EMBEDDINGS, load_embeddings, models.EMBEDDINGS.locate),

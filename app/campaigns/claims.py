@@ -256,6 +256,16 @@ class Claims:
                 await _settle(conn, campaign, row.id, row.attempts, report, now, holder=None)
         return len(rows)
 
+    async def next_lapse(self, campaign: Campaign) -> datetime | None:
+        """When the first lease of another dialer's call under way runs out (None: no such
+        call), so that ``recover`` can run then, not a polling interval later."""
+        async with self._engine.connect() as conn:
+            return (await conn.execute(
+                select(func.min(campaign_contacts.c.lease_until))
+                .where(campaign_contacts.c.campaign_id == campaign.id,
+                       campaign_contacts.c.state == "dialing",
+                       campaign_contacts.c.claimed_by != self.dialer_id))).scalar()
+
 
 async def _finish(conn: AsyncConnection, contact_id: int, status: FinalStatus,
                   now: datetime, report: CallReport | None = None) -> None:

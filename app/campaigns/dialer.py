@@ -2,8 +2,9 @@
 
 Any number of dialer processes may share the database; ``app.campaigns.claims`` keeps them
 from overlapping. One dialer runs up to ``max_calls`` calls at once across campaigns, each
-campaign also bounded by its own limit. While calls last their leases are renewed; every
-``recover_every_s`` the dialer closes the attempts of dialers that died.
+campaign also bounded by its own limit. While calls last their leases are renewed; when
+another dialer's lease runs out (and at least every ``recover_every_s``) the dialer closes
+the attempts of dialers that died, so their share of the campaign's calls is free again.
 
 Stopping (``stop()``, SIGINT/SIGTERM in the CLI) stops new claims and waits for the calls
 under way; an attempt the dialer never got to dial is given back, never counted. Each dialer
@@ -28,9 +29,11 @@ from app.campaigns.claims import CallReport, Claim, Claims
 from app.campaigns.policy import CallResult
 from app.campaigns.store import Campaign, CampaignStore
 from app.campaigns.webhooks import WebhookSender
+from app.db import utc_now
 
 log = structlog.get_logger(__name__)
 RECORD_TRIES = 6  # a finished call's result is retried this often (0.2 s, 0.4 s, ... apart)
+RECOVER_SOONEST_S = 0.1  # a lapsed lease another dialer is closing: look again after this
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class CampaignDialer:
         self._on_call = on_call
         self._calls: dict[asyncio.Task[None], Claim] = {}
         self._stopping = asyncio.Event()
-        self._last_recovery: dict[str, float] = {}
+        self._next_recovery: dict[str, float] = {}
         self.considered = 0
 
     @property
@@ -82,7 +85,7 @@ class CampaignDialer:
                     break
                 for campaign in campaigns:
                     await self._serve(campaign)
-                await self._wait()
+                await self._wait(campaigns)
             if self._calls:
                 await asyncio.wait(self._calls)
             webhooks.stop()
@@ -110,14 +113,21 @@ class CampaignDialer:
             log.warning("claim round failed", campaign=campaign.id, error=type(error).__name__)
 
     async def _recover(self, campaign: Campaign) -> None:
+        """Close lapsed attempts; the next look is due when the first lease still running
+        lapses, or ``recover_every_s`` from now if that is sooner."""
         loop = asyncio.get_running_loop()
-        if loop.time() - self._last_recovery.get(campaign.id, -1e9) < self._config.recover_every_s:
+        if loop.time() < self._next_recovery.get(campaign.id, -1e9):
             return
-        self._last_recovery[campaign.id] = loop.time()
+        self._next_recovery[campaign.id] = loop.time() + self._config.recover_every_s
         recovered = await self._claims.recover(campaign)
         if recovered:
             log.warning("attempts of a stopped dialer closed", campaign=campaign.id,
                         interrupted=recovered)
+        lapse = await self._claims.next_lapse(campaign)
+        if lapse is not None:
+            wait = max((lapse - utc_now()).total_seconds(), RECOVER_SOONEST_S)
+            self._next_recovery[campaign.id] = min(self._next_recovery[campaign.id],
+                                                   loop.time() + wait)
 
     async def _start_calls(self, campaign: Campaign) -> None:
         room = self._config.max_calls - len(self._calls)
@@ -130,12 +140,16 @@ class CampaignDialer:
             self._calls[task] = claim
             task.add_done_callback(self._calls.pop)
 
-    async def _wait(self) -> None:
-        """Until a call ends, the poll interval passes, or ``stop`` is called."""
+    async def _wait(self, campaigns: list[Campaign]) -> None:
+        """Until a call ends, the poll interval passes, a recovery in one of ``campaigns``
+        is due, or ``stop`` is called."""
         stopping = asyncio.ensure_future(self._stopping.wait())
         waiters: set[asyncio.Future[Any]] = {stopping, *self._calls}
+        due = min((self._next_recovery.get(c.id, float("inf")) for c in campaigns),
+                  default=float("inf"))
+        timeout = min(self._config.poll_s, due - asyncio.get_running_loop().time())
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self._config.poll_s):
+            async with asyncio.timeout(max(timeout, 0.0)):
                 await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
 

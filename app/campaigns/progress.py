@@ -101,9 +101,11 @@ class CampaignProgress:
             await asyncio.sleep(0.2)  # at most five redraws a second, however fast calls end
 
     async def refresh(self, final: bool = False) -> None:
-        ids = self._ids or tuple(c.id for c in await self._store.all() if c.status == "running")
         lines = final or (not self._terminal
                           and time.monotonic() - self._last_line >= self._line_every_s)
+        if not (self._terminal or lines):
+            return  # no bar, and no line due yet: the counts would go unused
+        ids = self._ids or tuple(c.id for c in await self._store.all() if c.status == "running")
         for campaign_id in ids:
             counts = await self._store.counts(campaign_id)
             outcomes = await self._store.outcomes(campaign_id)

@@ -20,6 +20,7 @@ from tests.benchmarks import (
     chat_load_bench,
     dialog_bench,
     phone_answers_bench,
+    phone_speech_bench,
     router_bench,
     sip_load_bench,
     spoken_tracking_bench,
@@ -29,7 +30,7 @@ from tests.benchmarks import (
 BENCHMARKS = {"voice": voice_bench.run, "dialog": dialog_bench.run, "router": router_bench.run,
               "chat_load": chat_load_bench.run, "campaign_schedule": campaign_schedule_bench.run,
               "campaign_sip": campaign_sip_bench.run, "sip_load": sip_load_bench.run,
-              "phone_answers": phone_answers_bench.run,
+              "phone_answers": phone_answers_bench.run, "phone_speech": phone_speech_bench.run,
               "spoken_tracking": spoken_tracking_bench.run}
 
 

@@ -172,3 +172,28 @@ async def test_a_dialer_stores_a_result_the_database_refused_once(
     assert refused
     assert await store.counts(campaign.id) == {"completed": 3}
     assert (await store.results(campaign.id)) == {"answered": 3}
+
+
+async def test_a_dead_dialers_attempts_are_closed_as_soon_as_their_leases_lapse(
+        engine: AsyncEngine) -> None:
+    store = CampaignStore(engine)
+    campaign = await running(store, contacts(3))
+    dead = Claims(engine, "dead", lease_s=0.5)
+    held = (await dead.claim(campaign, room=2)).claims
+    assert await dead.next_lapse(campaign) is None  # its own leases are not another's
+    assert await Claims(engine, "alive").next_lapse(campaign) is not None
+
+    class Answering(Carrier):
+        async def place(self, claim: Claim) -> CallReport:
+            return CallReport(CallResult.ANSWERED, "confirmed")
+
+    # The fixed round of recovery would come after a minute: the lapse itself brings it.
+    dialer = CampaignDialer(store, Answering(Settings()),
+                            DialerConfig(max_calls=3, poll_s=0.05, recover_every_s=60,
+                                         until_done=True))
+    await asyncio.wait_for(dialer.run(), 20)
+    assert await store.counts(campaign.id) == {"completed": 3}
+    results = {(row.contact_id, row.attempt): row.result
+               for row in await store.attempts(campaign.id)}
+    assert {results[(c.contact_id, 1)] for c in held} == {"interrupted"}
+    assert {results[(c.contact_id, 2)] for c in held} == {"answered"}

@@ -9,6 +9,9 @@ attempt has a result, and every result the carrier gave is the stored one, unles
 dialer died between the answer and the database write (then it is ``interrupted``, which
 at most ``max_calls`` attempts per kill can be); attempt caps, the minimum gap and the
 calling window held. Once with one dialer, once with two sharing the campaign.
+
+Each dialer is ``python -m app campaign run``, in a process forked from one that has the
+app imported already (``tests.campaign_dialers``), so a restart takes milliseconds.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ import asyncio
 import itertools
 import os
 import random
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,21 +43,22 @@ from app.campaigns.policy import (
 from app.campaigns.schedule import is_lawful
 from app.campaigns.store import Campaign, CampaignStore, NewContact
 from app.db import open_engine
+from tests.campaign_dialers import start_cli
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
 CONTACTS = 10_000
 KILLS = 50
-KILL_DELAY_S = (0.1, 1.5)
+KILL_DELAY_S = (0.05, 0.6)
 MAX_CALLS = 40  # per dialer process (two of them meet the campaign-wide MAX_CONCURRENT)
 MAX_CONCURRENT = 50  # per campaign, all dialers
 MAX_ATTEMPTS = 3
-LEASE_S = 3
-# Calls of 50-250 ms: at most MAX_CONCURRENT / 0.15 s = 333 dials a second however fast the
-# machine, so the ~17,500 dials take over 50 s and outlast the kills (about 40 s of random
+LEASE_S = 2  # a killed dialer's calls are closed this soon after; an attempt takes < 0.6 s
+# Calls of 20-100 ms: at most MAX_CONCURRENT / 0.06 s = 833 dials a second however fast the
+# machine, so the ~17,500 dials take over 20 s and outlast the kills (about 16 s of random
 # delays when two dialers take turns being killed).
-CARRIER_MS = "50-250"
+CARRIER_MS = "20-100"
 FIRST_DIAL_TIMEOUT_S = 60.0  # a restarted dialer waits for lapsed leases before it dials
 FINISH_TIMEOUT_S = 400.0
 SEED = 6_2025
@@ -123,20 +127,17 @@ class DialerFleet:
     campaign_id: str
     carrier_log: CarrierLog
     stderr_path: Path
-    processes: list[asyncio.subprocess.Process] = field(default_factory=list)
+    processes: list[BaseProcess] = field(default_factory=list)
 
-    def command(self) -> list[str]:
-        return [sys.executable, "-m", "app", "campaign", "run", self.campaign_id,
-                "--carrier", "tests.campaign_carrier:SimulatedCarrier",
-                "--max-calls", str(MAX_CALLS), "--lease-s", str(LEASE_S), "--until-done"]
-
-    async def start(self) -> asyncio.subprocess.Process:
+    def start(self) -> BaseProcess:
+        """``python -m app campaign run ...``, forked (``tests.campaign_dialers``)."""
         env = {**os.environ, "DATABASE_URL": self.database_url, "AVA_LOG_LEVEL": "warning",
                "AVA_SIM_CARRIER_LOG": str(self.carrier_log.path),
                "AVA_SIM_CARRIER_MS": CARRIER_MS}
-        with self.stderr_path.open("ab") as stderr:
-            return await asyncio.create_subprocess_exec(
-                *self.command(), cwd=ROOT, env=env, stdout=stderr, stderr=stderr)
+        return start_cli(["campaign", "run", self.campaign_id,
+                          "--carrier", "tests.campaign_carrier:SimulatedCarrier",
+                          "--max-calls", str(MAX_CALLS), "--lease-s", str(LEASE_S),
+                          "--until-done"], env, ROOT, self.stderr_path)
 
     async def dialling_one(self, rng: random.Random) -> int:
         """The index of a random process that has placed a call since it started (waiting
@@ -148,24 +149,33 @@ class DialerFleet:
                        if process.pid in self.carrier_log.dialling_pids]
             if dialled:
                 return rng.choice(dialled)
-            assert all(process.returncode is None for process in self.processes), (
+            assert all(process.exitcode is None for process in self.processes), (
                 f"a dialer exited before the kills were done:\n{self.stderr_tail()}")
             assert time.monotonic() < deadline, f"no dialer dialled:\n{self.stderr_tail()}"
             await asyncio.sleep(0.05)
 
     async def kill_and_restart(self, index: int) -> None:
         self.processes[index].kill()  # SIGKILL
-        await self.processes[index].wait()
-        self.processes[index] = await self.start()
+        await asyncio.to_thread(self.processes[index].join)
+        self.processes[index] = self.start()
 
     async def finish(self) -> None:
         """Wait for every dialer to stop by itself (``--until-done``)."""
-        async with asyncio.timeout(FINISH_TIMEOUT_S):
-            codes = [await process.wait() for process in self.processes]
-        assert codes == [0] * len(codes), self.stderr_tail()
+        deadline = time.monotonic() + FINISH_TIMEOUT_S
+        for process in self.processes:
+            await asyncio.to_thread(process.join, max(deadline - time.monotonic(), 0))
+        codes = [process.exitcode for process in self.processes]
+        assert codes == [0] * len(codes), f"exit codes {codes}:\n{self.stderr_tail()}"
 
     def stderr_tail(self) -> str:
         return self.stderr_path.read_text(errors="replace")[-4000:]
+
+    async def close(self) -> None:
+        """End whatever is still running (after a failure; a finished run left nothing)."""
+        for process in self.processes:
+            if process.exitcode is None:
+                process.kill()
+                await asyncio.to_thread(process.join)
 
 
 async def crash_and_finish(fleet: DialerFleet, dialers: int, rng: random.Random) -> float:
@@ -173,15 +183,18 @@ async def crash_and_finish(fleet: DialerFleet, dialers: int, rng: random.Random)
     started dialling, SIGKILL it and start a new one in its place. Then let them all run
     to completion. Returns how long the kills took."""
     started = time.monotonic()
-    fleet.processes = [await fleet.start() for _ in range(dialers)]
-    for _ in range(KILLS):
-        victim = await fleet.dialling_one(rng)
-        await asyncio.sleep(rng.uniform(*KILL_DELAY_S))
-        assert fleet.processes[victim].returncode is None, (
-            f"the campaign ended before the kills were done:\n{fleet.stderr_tail()}")
-        await fleet.kill_and_restart(victim)
-    killing_s = time.monotonic() - started
-    await fleet.finish()
+    try:
+        fleet.processes = [fleet.start() for _ in range(dialers)]
+        for _ in range(KILLS):
+            victim = await fleet.dialling_one(rng)
+            await asyncio.sleep(rng.uniform(*KILL_DELAY_S))
+            assert fleet.processes[victim].exitcode is None, (
+                f"the campaign ended before the kills were done:\n{fleet.stderr_tail()}")
+            await fleet.kill_and_restart(victim)
+        killing_s = time.monotonic() - started
+        await fleet.finish()
+    finally:
+        await fleet.close()
     return killing_s
 
 

@@ -1,0 +1,85 @@
+"""The speech recognizer the product runs: the bundled Whisper tiny.en with the project's
+phone-speech adapter (``voice/models/asr-lora``, from ``python -m app asr train``) folded
+in, cached under ``<cache>/asr/<model checksum>-<adapter checksum>/``.
+
+Folding is a second of numpy (``voice.whisper_adapter.merge_lora``), so the first load
+does it when ``models prepare`` has not; it is written to a temporary folder and renamed
+into place, so a killed run never leaves half a model behind. Without an adapter folder
+the bundled model runs as shipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from app import models
+
+ASR_ADAPTER = Path(__file__).resolve().parent.parent / "voice" / "models" / "asr-lora"
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+_MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+Report = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def _checksum(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+def has_adapter(adapter_dir: Path = ASR_ADAPTER) -> bool:
+    return all((adapter_dir / name).exists() for name in ADAPTER_FILES)
+
+
+def asr_cache_entry(cache_dir: Path, adapter_dir: Path = ASR_ADAPTER) -> Path:
+    base = models.ASR.locate()
+    model = _checksum([base / "model.bin"])
+    adapter = _checksum([adapter_dir / name for name in ADAPTER_FILES])
+    return cache_dir / "asr" / f"{model}-{adapter}"
+
+
+def prepare_asr(cache_dir: Path, report: Report = _quiet,
+                adapter_dir: Path = ASR_ADAPTER) -> Path:
+    """The folder of the Whisper model to run: the adapted one, merged once per adapter
+    version, or the bundled one when there is no adapter."""
+    from safetensors.numpy import load_file
+
+    from voice.ct2_weights import read_weights, write_weights
+    from voice.whisper_adapter import merge_lora
+
+    base = models.ASR.locate()
+    if not has_adapter(adapter_dir):
+        report(f"no speech adapter in {adapter_dir}: Whisper runs as shipped")
+        return base
+    entry = asr_cache_entry(cache_dir, adapter_dir)
+    if (entry / "model.bin").exists():
+        return entry
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".partial-"))
+    try:
+        config = json.loads((adapter_dir / "adapter_config.json").read_text())
+        weights = read_weights(base / "model.bin")
+        merged = merge_lora(weights, load_file(str(adapter_dir / "adapter_model.safetensors")),
+                            scale=config["lora_alpha"] / config["r"])
+        write_weights(weights, staging / "model.bin")
+        for name in _MODEL_FILES:
+            shutil.copy(base / name, staging / name)
+        if entry.exists():
+            shutil.rmtree(entry)
+        staging.rename(entry)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    report(f"speech adapter folded into Whisper ({merged} layers): {entry}")
+    return entry
