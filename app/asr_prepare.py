@@ -10,7 +10,6 @@ the bundled model runs as shipped.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -18,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app import models
+from app.slm_prepare import adapter_checksum, file_sha256
 
 ASR_ADAPTER = Path(__file__).resolve().parent.parent / "voice" / "models" / "asr-lora"
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
@@ -30,24 +30,14 @@ def _quiet(_: str) -> None:
     pass
 
 
-def _checksum(paths: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        with path.open("rb") as handle:
-            while block := handle.read(1 << 20):
-                digest.update(block)
-    return digest.hexdigest()[:12]
-
-
 def has_adapter(adapter_dir: Path = ASR_ADAPTER) -> bool:
     return all((adapter_dir / name).exists() for name in ADAPTER_FILES)
 
 
 def asr_cache_entry(cache_dir: Path, adapter_dir: Path = ASR_ADAPTER) -> Path:
     base = models.ASR.locate()
-    model = _checksum([base / "model.bin"])
-    adapter = _checksum([adapter_dir / name for name in ADAPTER_FILES])
-    return cache_dir / "asr" / f"{model}-{adapter}"
+    model = file_sha256(base / "model.bin")[:12]
+    return cache_dir / "asr" / f"{model}-{adapter_checksum(adapter_dir)[:12]}"
 
 
 def prepare_asr(cache_dir: Path, report: Report = _quiet,
