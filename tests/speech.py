@@ -7,9 +7,9 @@ import re
 
 import numpy as np
 
-from app.caller_voice import speak
+from app.caller_voice import as_people_say_it, speak
 
-__all__ = ["active_spans", "speak", "timeline", "words"]
+__all__ = ["active_spans", "speak", "spoken_words", "timeline", "word_errors", "words"]
 
 def timeline(parts: list[tuple[float, np.ndarray]], total_s: float, rate: int) -> np.ndarray:
     """Place each clip at its start second on a silent track of ``total_s``."""
@@ -38,3 +38,19 @@ def active_spans(pcm: np.ndarray, rate: int, *, threshold_db: float = -40,
 
 def words(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
+
+
+def spoken_words(text: str) -> list[str]:
+    """The words of ``text`` as said, for word error rates: "3:30" and "three thirty" alike."""
+    return re.sub(r"[^a-z0-9' ]", " ", as_people_say_it(text).lower().replace("-", " ")).split()
+
+
+def word_errors(said: list[str], heard: list[str]) -> int:
+    """Levenshtein distance over words."""
+    row = list(range(len(heard) + 1))
+    for i, word in enumerate(said, start=1):
+        diagonal, row[0] = row[0], i
+        for j, other in enumerate(heard, start=1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1,
+                                           diagonal + (word != other))
+    return row[len(heard)]

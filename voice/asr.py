@@ -60,7 +60,10 @@ class WhisperRecognizer:
 
     padding_s = 3.0
     no_speech_threshold = 0.6
-    tokens_per_second = 6  # fast speech is about 4 tokens a second
+    # The decoding cap, against a model looping on noise. Fast speech with its punctuation
+    # runs to 6 tokens a second (the agent's Piper lines: 45 tokens in 7.5 s); a cap of 6 cut
+    # the last words off such lines.
+    tokens_per_second = 10
     # Readings searched when an answer of a fixed form is due. On 80 random dates of birth
     # spoken in eight forms by espeak-ng through 8 kHz mu-law, the first date among eight
     # beam readings was the caller's 49 times, the greedy reading 30 (a wrong date: 23

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.speech import speak, words
-from voice.codecs import mulaw_decode, mulaw_encode, resample
+from app.caller_voice import on_the_line, over_the_phone
+from tests.speech import spoken_words, word_errors, words
+from voice.codecs import resample
 from voice.wavfile import read_wav
 
 pytestmark = pytest.mark.slow
@@ -16,22 +17,41 @@ FSDD = Path(__file__).resolve().parents[3] / "shared" / "data" / "fsdd"
 DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 
-def phone_line(pcm: np.ndarray, rate: int) -> np.ndarray:
-    """Through an 8 kHz mu-law telephone channel and back to 16 kHz."""
-    narrow = mulaw_decode(mulaw_encode(resample(pcm, rate, 8000)))
-    return resample(narrow, 8000, 16000)
+# What the adapter did to speech it never trained on: the agent's Piper voice. The phone
+# speech benchmark measured 0.057 shipped and 0.063 adapted over these lines.
+PIPER_WORD_ERROR_RATE = 0.10
+PIPER_SLIP_ALLOWED = 0.03
 
 
-def test_piper_speech_survives_a_phone_line_and_whisper(speech_models):
-    sentence = "Your appointment with doctor Patel is confirmed for Tuesday at three thirty."
-    audio = speech_models.synthesizer.synthesize(sentence)
-    heard = speech_models.recognizer.transcribe(phone_line(audio, 22050))
-    expected = set(words(sentence)) - {"doctor", "patel", "three", "thirty"}  # Dr., 3.30
-    assert len(expected & set(words(heard.text))) >= 0.8 * len(expected), heard.text
+@pytest.fixture(scope="module")
+def shipped_recognizer():
+    """Whisper tiny.en as the package ships it, without the phone-speech adapter."""
+    from app.models import ASR
+    from voice.asr import WhisperRecognizer, load_whisper
+
+    return WhisperRecognizer(load_whisper(ASR.locate()))
+
+
+def _word_error_rate(recognizer, clips: list[tuple[str, np.ndarray]]) -> float:
+    errors = sum(word_errors(spoken_words(text), spoken_words(recognizer.transcribe(clip).text))
+                 for text, clip in clips)
+    return errors / sum(len(spoken_words(text)) for text, _ in clips)
+
+
+def test_piper_speech_survives_a_phone_line_and_whisper(speech_models, shipped_recognizer):
+    from dialog.catalog import common_lines
+
+    tts = speech_models.synthesizer
+    clips = [(line, over_the_phone(tts.synthesize(line), tts.sample_rate))
+             for line in common_lines().lines.values() if "{" not in line]
+    adapted = _word_error_rate(speech_models.recognizer, clips)
+    shipped = _word_error_rate(shipped_recognizer, clips)
+    assert adapted <= PIPER_WORD_ERROR_RATE, (adapted, shipped)
+    assert adapted <= shipped + PIPER_SLIP_ALLOWED, (adapted, shipped)
 
 
 def test_an_answer_of_a_fixed_form_is_the_first_reading_of_that_form(speech_models):
-    line = phone_line(speak("June fifth, nineteen ninety", 16000), 16000)
+    line = on_the_line("June fifth, nineteen ninety")
     offered: list[str] = []
 
     def offer(text: str) -> bool:
@@ -48,11 +68,6 @@ def test_an_answer_of_a_fixed_form_is_the_first_reading_of_that_form(speech_mode
 TODAY, BORN = date(2026, 11, 23), date(1999, 2, 7)
 
 
-def _phone_answer(said: str) -> np.ndarray:
-    """A caller's answer as Whisper gets it, after the half second the VAD keeps."""
-    return np.concatenate([np.zeros(8000, np.int16), phone_line(speak(said, 16000), 16000)])
-
-
 def _heard_as_date_of_birth(recognizer, line: np.ndarray, records: date | None) -> str:
     """The answer to the date question, as an agent hears it; with ``records``, the date on
     file is confirmed from the audio when the audio says it."""
@@ -65,22 +80,25 @@ def _heard_as_date_of_birth(recognizer, line: np.ndarray, records: date | None) 
                                  ANSWER_CHECKS["date"], expected).text
 
 
-# Answers near the edge: whether the readings miss the date and the audio confirms it
-# varies with the CPU's int8 kernels (AVX-512 VNNI or AVX2). On both, at least one of them
-# is confirmed after the readings missed it; on neither is a near guess confirmed.
+# Answers near the edge for the shipped model: whether its readings miss the date and the
+# audio confirms it varies with the CPU's int8 kernels (AVX-512 VNNI or AVX2). On both, at
+# least one of them is confirmed after the readings missed it; on neither is a near guess
+# confirmed. The adapted model reads all three right; the confirmation stays for callers it
+# hears worse, and it is the same code whatever the weights.
 FEBRUARY_7 = ("um, February 7th, 1999",
               "um, February 7th, 1999. I need to move my appointment.",
               "um, February 7th, 1999. And I need to move my appointment.")
 
 
-def test_the_date_on_file_is_confirmed_from_the_audio_when_the_readings_miss_it(speech_models):
+def test_the_date_on_file_is_confirmed_from_the_audio_when_the_readings_miss_it(
+        shipped_recognizer):
     from dialog.dates import birth_dates
 
     recovered = 0
     for said in FEBRUARY_7:
-        line = _phone_answer(said)
-        readings = _heard_as_date_of_birth(speech_models.recognizer, line, None)
-        confirmed = _heard_as_date_of_birth(speech_models.recognizer, line, BORN)
+        line = on_the_line(said)
+        readings = _heard_as_date_of_birth(shipped_recognizer, line, None)
+        confirmed = _heard_as_date_of_birth(shipped_recognizer, line, BORN)
         if BORN in birth_dates(readings, TODAY):
             assert BORN in birth_dates(confirmed, TODAY), (said, readings, confirmed)
         elif BORN in birth_dates(confirmed, TODAY):
@@ -90,14 +108,17 @@ def test_the_date_on_file_is_confirmed_from_the_audio_when_the_readings_miss_it(
     assert recovered >= 1
 
 
-def test_a_near_guess_of_the_date_on_file_is_not_confirmed(speech_models):
+@pytest.mark.parametrize("model", ["adapted", "shipped"])
+def test_a_near_guess_of_the_date_on_file_is_not_confirmed(model, speech_models,
+                                                           shipped_recognizer):
     from dialog.dates import birth_dates
 
+    recognizer = speech_models.recognizer if model == "adapted" else shipped_recognizer
     for said in FEBRUARY_7:
-        line = _phone_answer(said)
+        line = on_the_line(said)
         for records in (date(1999, 2, 6), date(1999, 2, 8), date(1999, 3, 7), date(2000, 2, 7)):
             # a caller whose date is one off the records' is not confirmed as matching them
-            heard = _heard_as_date_of_birth(speech_models.recognizer, line, records)
+            heard = _heard_as_date_of_birth(recognizer, line, records)
             assert records not in birth_dates(heard, TODAY), (said, records, heard)
 
 
