@@ -53,16 +53,19 @@ _SPLIT_YEAR = re.compile(
 # Not inside a code ("ESM-A-26-07-14", which ``words_to_digits`` writes "ESM-A - 26-07-14").
 _NUMERIC = re.compile(r"(?<![\d:])(?<!\w[/.-])(?<!\w\s-\s)(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*"
                       r"(\d{2}|\d{4})(?![\d:]|[/.-]\w)")
+# A pause between numbers said one by one, as written: a comma or an ellipsis ("12... 2... 77").
+_PAUSE = r"\s*(?:,|\.{2,3}|…)?\s+"
 # "3 12 1984" said as numbers: a recognizer writes "3, 12, 1984" (a four-digit year only,
 # so a list of small numbers is not a date).
-_SPOKEN_NUMERIC = re.compile(r"(?<![\d:,])(\d{1,2}),?\s+(\d{1,2}),?\s+(\d{4})(?![\d:])")
+_SPOKEN_NUMERIC = re.compile(rf"(?<![\d:,])(\d{{1,2}}){_PAUSE}(\d{{1,2}}){_PAUSE}(\d{{4}})"
+                             r"(?![\d:])")
 # "the twelfth of the ninth, fifty-eight": the month by its number, day first.
 _ORDINAL_MONTH = re.compile(rf"\b(?:the\s+)?(\d{{1,2}})(?:st|nd|rd|th)\s+of\s+the\s+"
                             rf"(\d{{1,2}})(?:st|nd|rd|th),?\s+{_YEAR}\b", re.I)
 # "six eleven ninety-five" as a whole answer: three numbers and nothing else said in digits
 # (within a longer turn, three small numbers are more often something else).
-_BARE_NUMERIC = re.compile(r"^[^\d]{0,30}?(?<![\d:])(\d{1,2}),?\s+(\d{1,2}),?\s+(\d{2})"
-                           r"(?![\d:])[^\d]{0,30}$")
+_BARE_NUMERIC = re.compile(rf"^[^\d]{{0,30}}?(?<![\d:])(\d{{1,2}}){_PAUSE}(\d{{1,2}}){_PAUSE}"
+                           r"(\d{2})(?![\d:])[^\d]{0,30}$")
 # A date corrected right after it is said, the rest kept: a year ("4th of September,
 # 74... sorry, 73") or a day ("March 3 1980, no, March 4th").
 _CORRECTING = re.compile(r"[\s,.…-]*(?:(?:no|sorry|i mean|actually|rather|wait|or|make that|"

@@ -121,6 +121,8 @@ def test_numeric_dates_are_read_both_ways_and_incomplete_ones_not_at_all():
     ("Thirty-first o' January, sixty-eight", date(1968, 1, 31)),
     ("Six eleven ninety-five.", date(1995, 6, 11)),  # three numbers as the whole answer
     ("um, 6 11 95", date(1995, 11, 6)),  # read day-first too
+    ("um, twelve... two... seventy-seven.", date(1977, 12, 2)),  # pauses between them
+    ("three … twelve … nineteen eighty-four", date(1984, 3, 12)),
     ("oh-three March, nineteen seventy-seven", date(1977, 3, 3)),  # a leading zero said
     ("March oh three, seventy-seven", date(1977, 3, 3)),
 ])
