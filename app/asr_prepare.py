@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from app import models
+from app.model_folders import built_in_place_of
 from app.slm_prepare import adapter_checksum, file_sha256
 
 ASR_ADAPTER = Path(__file__).resolve().parent.parent / "voice" / "models" / "asr-lora"
@@ -66,9 +66,7 @@ def prepare_asr(cache_dir: Path, report: Report = _quiet,
     entry = asr_cache_entry(cache_dir, adapter_dir)
     if (entry / "model.bin").exists():
         return entry
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".partial-"))
-    try:
+    with built_in_place_of(entry) as staging:
         config = json.loads((adapter_dir / "adapter_config.json").read_text())
         weights = read_weights(base / "model.bin")
         merged = merge_lora(weights, load_file(str(adapter_dir / "adapter_model.safetensors")),
@@ -76,10 +74,5 @@ def prepare_asr(cache_dir: Path, report: Report = _quiet,
         write_weights(weights, staging / "model.bin")
         for name in _MODEL_FILES:
             shutil.copy(base / name, staging / name)
-        if entry.exists():
-            shutil.rmtree(entry)
-        staging.rename(entry)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     report(f"speech adapter folded into Whisper ({merged} layers): {entry}")
     return entry

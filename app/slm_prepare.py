@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from tqdm import tqdm
 
 from app.ct2_convert import FOLDER as CT2_FOLDER
 from app.ct2_convert import convert_int8
+from app.model_folders import built_in_place_of
 from app.models import SLM_GGUF
 
 Report = Callable[[str], None]
@@ -76,17 +76,11 @@ def prepare_slm(cache_dir: Path, report: Report = _stderr) -> PreparedSlm:
     if entry.ready:
         report(f"SLM already prepared: {entry.root}")
         return entry
-    entry.root.parent.mkdir(parents=True, exist_ok=True)
-    staging = PreparedSlm(Path(tempfile.mkdtemp(dir=entry.root.parent, prefix=".partial-")))
-    try:
+    with built_in_place_of(entry.root) as folder:
+        staging = PreparedSlm(folder)
         _dequantize(gguf, staging.hf_dir, report)
         report(f"[4/{_STEPS}] converting to CTranslate2 int8")
         convert_int8(staging.hf_dir, staging.ct2_dir)
-        if entry.root.exists():
-            shutil.rmtree(entry.root)
-        staging.root.rename(entry.root)
-    finally:
-        shutil.rmtree(staging.root, ignore_errors=True)
     report(f"SLM prepared: {entry.root}")
     return entry
 
@@ -156,17 +150,11 @@ def prepare_tracker(cache_dir: Path, report: Report = _stderr,
     if entry.ready:
         report(f"state tracker already prepared: {entry.root}")
         return entry
-    staging = Path(tempfile.mkdtemp(dir=base.root, prefix=".partial-tracker-"))
-    try:
+    with built_in_place_of(entry.root, prefix=".partial-tracker-") as staging:
         report("merging the state tracker's adapters into the SLM")
         merge_adapter(base.hf_dir, adapter_dir, staging / "merged")
         report("converting the state tracker to CTranslate2 int8")
         convert_int8(staging / "merged", staging / CT2_FOLDER)
         shutil.rmtree(staging / "merged")
-        if entry.root.exists():
-            shutil.rmtree(entry.root)
-        staging.rename(entry.root)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     report(f"state tracker prepared: {entry.root}")
     return entry
