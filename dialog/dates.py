@@ -26,7 +26,9 @@ from dialog.spoken_dates import (
     MONTH_NUMBER,
     apart_dates,
     clock_words,
+    digits_said_apart,
     month_and_day,
+    spelt_months,
     valid,
 )
 
@@ -120,10 +122,11 @@ _LEADING_OH = re.compile(
 
 
 def _normal(text: str) -> str:
-    """Numbers and years in digits; "o'" said for "of" ("the 31st o' January"), and "oh"
-    for a leading zero ("oh-three March")."""
-    text = _LEADING_OH.sub("", re.sub(r"\bo'(?=\s)", "of", text))
-    return _spoken_years(words_to_digits(text))
+    """Numbers and years in digits; "o'" said for "of" ("the 31st o' January"), "oh" for a
+    leading zero ("oh-three March"), month names typed with a slip spelt right, a date said
+    digit by digit written as one."""
+    text = _LEADING_OH.sub("", re.sub(r"\bo'(?=\s)", "of", spelt_months(text)))
+    return digits_said_apart(_spoken_years(words_to_digits(text)))
 
 
 def birth_dates(text: str, today: date) -> list[date]:

@@ -35,6 +35,7 @@ _TOPIC_GLUE = {"to", "too", "for", "the", "go", "also", "with", "me", "it", "as"
                "and", "a", "some", "any", "by"}
 _CLAUSE_BREAK = re.compile(r"[,;.!?]+|\s(?:and|but|also|plus)\s", re.IGNORECASE)
 SENTENCE = re.compile(r"[^.!?]+[.!?]*")  # a sentence and its closing marks
+_PAUSE_WITHIN = re.compile(r"(?:\.{2,}|…)\s+(?=[a-z])")
 _ANSWER_THEN_QUESTION = re.compile(
     r",\s+(?=but\s+(?:how|what|when|where|which|why|who|do|does|did|is|are|can|could|will|"
     r"would|should)\b[^.!]*\?)", re.IGNORECASE)
@@ -87,7 +88,11 @@ def is_question(sentence: str) -> bool:
 
 def sentences(text: str) -> list[str]:
     """The sentences of ``text``; an answer and a question said in one ("Yeah it came, but
-    how do I activate it?") are two."""
+    how do I activate it?") are two. In a turn written with capitals, an ellipsis before a
+    word in lower case is a pause inside a sentence ("Before I decide... does it cover
+    flooding?"), not the end of one."""
+    if text[:1].isupper():
+        text = _PAUSE_WITHIN.sub("… ", text)
     return [part.strip() for sentence in SENTENCE.findall(text)
             for part in _ANSWER_THEN_QUESTION.split(sentence) if part.strip()]
 

@@ -5,10 +5,13 @@
   or in another clause ("the 19th of September, and I was born in 1985").
 - ``clock_words``: "quarter past 3", "half past 2", "half 2", "10 to 4" as "3:15", "2:30",
   "2:30", "3:50".
+- ``digits_said_apart``: a date said digit by digit ("0, 1, 1, 9, 1, 9, 5, 9") as "01/19/1959".
+- ``spelt_months``: a month name typed with a slip ("feburary", "Septmber") as the month.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,6 +69,7 @@ def apart_dates(text: str, taken: list[tuple[int, int]]) -> Iterator[ApartDate]:
     """Days and months (outside the ``taken`` spans, the full dates already read) paired
     with the year said nearest before or after them."""
     days = list(MONTH_DAY.finditer(text))
+    about_birth = bool(_BORN.search(text))
     spoken = [*taken, *(day.span() for day in days)]
     years = [y for y in _LONE_YEAR.finditer(text)
              if (len(y[1]) == 2 or 1900 <= int(y[1]) <= 2099) and not _inside(y.span(), spoken)]
@@ -77,7 +81,10 @@ def apart_dates(text: str, taken: list[tuple[int, int]]) -> Iterator[ApartDate]:
         after = [y for y in years if y.start() >= match.end()][:1]
         for year in (*before, *after):
             first, second = sorted((match.span(), year.span()))
-            if _said_together(text, first[1], second[0], year, ahead=year in after):
+            gap = text[first[1]:second[0]]
+            if year in after:  # "February 9th. The 9th. 1982.": the day said again
+                gap = re.sub(rf"\b(?:the\s+)?0?{day}(?:st|nd|rd|th)?\b", " ", gap, flags=re.I)
+            if _said_together(gap, year, ahead=year in after, about_birth=about_birth):
                 yield ApartDate(month, day, year[1], (match.span(), year.span()))
 
 
@@ -85,19 +92,54 @@ def _inside(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(start < span[1] and span[0] < end for start, end in spans)
 
 
-def _said_together(text: str, start: int, end: int, year: re.Match[str], *,
-                   ahead: bool) -> bool:
-    """Whether a day and a year with ``text[start:end]`` between them are one date: a
-    pause or "in"/"of" between, or any short clause when the caller speaks of birth.
-    A two-digit year counts only after the day, past a pause ("March 3rd... 82")."""
-    gap = text[start:end]
+def _said_together(gap: str, year: re.Match[str], *, ahead: bool, about_birth: bool) -> bool:
+    """Whether a day and a year with ``gap`` between them are one date: a pause or
+    "in"/"of" between, or any short clause when the caller speaks of birth. A two-digit
+    year counts only after the day, past a pause ("March 3rd... 82")."""
     if re.search(r"[\d$£€]", gap) or _ANY_MONTH.search(gap):
         return False
     if len(year[1]) == 2:
         return ahead and bool(_PAUSE.fullmatch(gap))
     if _CLOSE.fullmatch(gap):
         return True
-    return len(gap) <= _MAX_CLAUSE_GAP and bool(_BORN.search(text))
+    return len(gap) <= _MAX_CLAUSE_GAP and about_birth
+
+
+# Numbers said one after another with pauses between ("0, 1, 1, 9, 1959"; "12... 2... 77").
+_NUMBER_RUN = re.compile(
+    r"(?<![\d:.,/-])\d{1,4}(?:\s*(?:,|\.{2,3}|…)?\s+\d{1,4})+(?![\d:]|[.,/-]\d)")
+_MIN_APART = 4  # numbers in the run: three ("3, 12, 1984") is read as month, day, year
+
+
+def digits_said_apart(text: str) -> str:
+    """A date said as its eight digits in four or more pieces, the way it is keyed (month,
+    day, year; "zero one, one nine, nineteen fifty-nine"), written "01/19/1959"."""
+    def written(match: re.Match[str]) -> str:
+        pieces = re.findall(r"\d+", match[0])
+        digits = "".join(pieces)
+        if len(pieces) < _MIN_APART or len(digits) != 8:
+            return match[0]
+        return f"{digits[:2]}/{digits[2:4]}/{digits[4:]}"
+
+    return _NUMBER_RUN.sub(written, text)
+
+
+# Months long enough that a slip in typing one still leaves it plain ("feburary", "agust")
+_LONG_MONTHS = tuple(name for name in MONTHS if len(name) >= 6)
+_WORD = re.compile(r"\b[a-z]{5,}\b", re.I)
+_SLIP = 0.8  # difflib ratio: one letter out of place or missing in a six-letter month
+
+
+def spelt_months(text: str) -> str:
+    """Month names typed with a slip, as the month ("feburary 14 1988")."""
+    def month(match: re.Match[str]) -> str:
+        word = match[0].lower()
+        if word in MONTHS or word[0] not in {name[0] for name in _LONG_MONTHS}:
+            return match[0]
+        close = difflib.get_close_matches(word, _LONG_MONTHS, n=1, cutoff=_SLIP)
+        return close[0] if close else match[0]
+
+    return _WORD.sub(month, text)
 
 
 # "quarter past 3", "a quarter to 4", "half past 2", "20 past 3", "10 to 4", "5 after 9"

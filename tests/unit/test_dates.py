@@ -125,10 +125,28 @@ def test_numeric_dates_are_read_both_ways_and_incomplete_ones_not_at_all():
     ("three … twelve … nineteen eighty-four", date(1984, 3, 12)),
     ("oh-three March, nineteen seventy-seven", date(1977, 3, 3)),  # a leading zero said
     ("March oh three, seventy-seven", date(1977, 3, 3)),
+    ("Zero, one, one, nine, one, nine, five, nine.", date(1959, 1, 19)),  # as it is keyed
+    ("zero one, one nine, nineteen fifty-nine", date(1959, 1, 19)),
+    ("feburary 14 1988", date(1988, 2, 14)),  # typed with a slip
+    ("Septmber 3rd, 1970", date(1970, 9, 3)),
+    ("agust 9 71", date(1971, 8, 9)),
 ])
 def test_a_birth_date_said_the_way_people_do(said, born):
     assert born in birth_dates(said, TODAY)
     assert remove_birth_dates(said).strip(" ,.") in ("", "um")
+
+
+def test_numbers_said_one_by_one_are_a_date_only_as_eight_digits():
+    assert birth_dates("my number is 5 5 5, 1 2 3 4", TODAY) == []
+    assert birth_dates("0, 1, 1, 9, 1, 9, 5", TODAY) == []  # seven digits
+    assert birth_dates("another 9 1971", TODAY) == []  # no month typed with a slip
+
+
+
+def test_the_day_said_again_before_the_year():
+    assert birth_dates("Oh, sorry. February ninth. The ninth. Nineteen eighty-two.",
+                       TODAY) == [date(1982, 2, 9)]
+    assert birth_dates("February ninth. The tenth. Nineteen eighty-two.", TODAY) == []
 
 
 def test_three_small_numbers_inside_a_longer_turn_are_no_date():

@@ -19,10 +19,18 @@ def read(whole: Prediction, *parts: tuple[str, Prediction]) -> Reading:
 
 def test_sentences_are_split_and_a_long_turn_keeps_its_ends():
     assert sentences("Why? I'd rather not.") == ["Why?", "I'd rather not."]
-    assert sentences("Um... yes") == ["Um...", "yes"]
+    assert sentences("Um... Yes.") == ["Um...", "Yes."]
+    assert sentences("um... yes") == ["um...", "yes"]  # typed in lower case: no telling
     assert sentences("One. Two. Three. Four. Five. Six.") == ["One.", "Two.", "Five.", "Six."]
     assert sentences("...") == []
     assert sentences(f"{'so the thing is ' * 11}. Yes.") == ["Yes."]
+
+
+def test_an_ellipsis_before_a_lower_case_word_is_a_pause_in_the_sentence():
+    assert sentences("Before I decide... does it cover flooding?") == [
+        "Before I decide… does it cover flooding?"]
+    assert sentences("Yes... no, wait. No, keep the paper.") == ["Yes… no, wait.",
+                                                               "No, keep the paper."]
 
 
 def test_one_sentence_is_read_whole():
