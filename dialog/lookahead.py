@@ -93,7 +93,8 @@ def sentences(text: str) -> list[str]:
     flooding?"), not the end of one."""
     if text[:1].isupper():
         text = _PAUSE_WITHIN.sub("… ", text)
-    return [part.strip() for sentence in SENTENCE.findall(text)
+    # the pause written back as the three dots the tracker learnt, not as "…"
+    return [part.strip().replace("…", "...") for sentence in SENTENCE.findall(text)
             for part in _ANSWER_THEN_QUESTION.split(sentence) if part.strip()]
 
 

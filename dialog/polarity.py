@@ -32,6 +32,20 @@ def without_correcting_no(text: str) -> str:
     wait Wednesday"), which the tracker would read as the answer no; a "no" that opens the
     turn ("No, wait, yes") is an answer and stays."""
     return _CORRECTING_NO.sub(" ", text)
+# "Before I say yes, is there parking?": words that put the answer off, not an answer.
+_LEAD_IN = re.compile(
+    r"^\s*(?:(?:just|but|ok|okay|so|well|um|uh|hmm|oh)[\s,]+)*(?:before\s+(?:i|we)\s+"
+    r"(?:answer|decide|say\s+yes|say\s+anything|commit|agree|confirm|go\s+ahead|renew)"
+    r"(?:\s+(?:that|this|it|anything))?|before\s+that)(?:\s*(?:,|\.{2,3}|…|-)\s*(?=\w)|\s+(?=(?:what|wat|whats|how|can|could|"
+    r"is|are|do|does|why|when|where|who)\b))", re.I)
+
+
+def without_lead_in(text: str) -> str:
+    """``text`` without an opening that only puts the answer off ("Before I say yes, ...",
+    "before that, ..."): what follows it, a question most often, is what the turn says."""
+    return _LEAD_IN.sub("", text, count=1)
+
+
 # A word that turns an answer round: "that works" against "that doesn't work".
 NEGATION = re.compile(r"\b(?:no|not|nope|nah|never|neither|none)\b|n't\b")
 _MAX_WORDS = 6

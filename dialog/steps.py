@@ -102,7 +102,7 @@ async def _flow_step(agent: FlowAgent, text: str) -> None:
     if not own:  # only answers to questions still to come: this one is still open
         agent.reprompt()
     elif spec.collect:
-        _collect(agent, spec, text, main)
+        _collect(agent, spec, text, main, read)
     elif (main.label == "question" and understood(agent, main)) or _asks_instead(text, main):
         agent.answer_question(text)
         agent.reprompt()
@@ -125,11 +125,17 @@ def _asks_instead(text: str, main: Prediction) -> bool:
         and bare_answer(text) is None
 
 
-def _collect(agent: FlowAgent, spec: Step, text: str, main: Prediction) -> None:
+def _collect(agent: FlowAgent, spec: Step, text: str, main: Prediction,
+             read: reading.Reading) -> None:
     # A day or a time said as a question ("Do you have anything on Saturday?") still answers
-    # the question of when; only a caller leaving the flow takes precedence over it.
+    # the question of when; only a caller leaving the flow takes precedence over it, and
+    # in a turn of several sentences only when one of them says so: read whole, "Um,
+    # Tuesday... no, sorry, Wednesday. Sometime after lunch." blurred into a call back.
     blocking = reading.URGENT if spec.collect in _WHEN else _INTERRUPTING
-    strong_global = main.label in blocking and main.confidence >= agent.services.strong
+    said_apart = not read.parts or any(p.label == main.label and understood(agent, p)
+                                       for _, p in read.parts)
+    strong_global = main.label in blocking and main.confidence >= agent.services.strong \
+        and said_apart
     if not strong_global and _collected(agent, spec, text, main):
         agent.state.misunderstood_in_a_row = 0
         return

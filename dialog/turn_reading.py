@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from dialog import reading
-from dialog.polarity import without_correcting_no
+from dialog.polarity import without_correcting_no, without_lead_in
 from dialog.reading import Reading
 from dialog.tracker import Prediction, TrackRequest, step_context
 
@@ -24,7 +24,8 @@ def main_request(agent: FlowAgent, text: str) -> TrackRequest:
     spec = agent.step_spec()
     answer = (ANSWER,) if spec is not None and spec.collect else ()
     labels = tuple(agent.intents_of(step)) + answer + GLOBAL_LABELS
-    return TrackRequest(agent.question_of(step), without_correcting_no(text), labels,
+    utterance = without_lead_in(without_correcting_no(text))
+    return TrackRequest(agent.question_of(step), utterance, labels,
                         step_context(agent.flow.agent, step))
 
 

@@ -9,7 +9,7 @@ from dialog.lookahead import (
     sentences,
     topic_polarity,
 )
-from dialog.polarity import bare_answer, without_correcting_no
+from dialog.polarity import bare_answer, without_correcting_no, without_lead_in
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -89,3 +89,15 @@ def test_a_no_that_starts_a_self_correction_is_no_answer() -> None:
     assert without_correcting_no("tuesday no wait wednesday") == "tuesday wait wednesday"
     assert without_correcting_no("No, wait, yes") == "No, wait, yes"  # the answer itself
     assert without_correcting_no("I said no, I mean it") == "I said no, I mean it"
+
+
+@pytest.mark.parametrize(("said", "read"), [
+    ("Before I say yes, is there somewhere to park?", "is there somewhere to park?"),
+    ("um, before I answer that... why has it gone up?", "why has it gone up?"),
+    ("before that wat is my sisters premium", "wat is my sisters premium"),
+    ("Before I go, yes.", "Before I go, yes."),  # no answer put off
+    ("before that i need to check", "before that i need to check"),
+])
+def test_words_that_put_the_answer_off_are_not_read(said: str, read: str) -> None:
+    assert without_lead_in(said) == read
+

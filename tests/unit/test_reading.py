@@ -28,8 +28,8 @@ def test_sentences_are_split_and_a_long_turn_keeps_its_ends():
 
 def test_an_ellipsis_before_a_lower_case_word_is_a_pause_in_the_sentence():
     assert sentences("Before I decide... does it cover flooding?") == [
-        "Before I decide… does it cover flooding?"]
-    assert sentences("Yes... no, wait. No, keep the paper.") == ["Yes… no, wait.",
+        "Before I decide... does it cover flooding?"]
+    assert sentences("Yes... no, wait. No, keep the paper.") == ["Yes... no, wait.",
                                                                "No, keep the paper."]
 
 
