@@ -32,12 +32,16 @@ def without_correcting_no(text: str) -> str:
     wait Wednesday"), which the tracker would read as the answer no; a "no" that opens the
     turn ("No, wait, yes") is an answer and stays."""
     return _CORRECTING_NO.sub(" ", text)
-# "Before I say yes, is there parking?": words that put the answer off, not an answer.
+
+
+# "Before I say yes, is there parking?": words that put the answer off, not an answer,
+# followed by a pause or by a question.
+_PUT_OFF = (r"before\s+(?:i|we)\s+(?:answer|decide|say\s+yes|say\s+anything|commit|agree|"
+            r"confirm|go\s+ahead|renew)(?:\s+(?:that|this|it|anything))?|before\s+that")
+_ASKING = r"what|wat|whats|how|can|could|is|are|do|does|why|when|where|who"
 _LEAD_IN = re.compile(
-    r"^\s*(?:(?:just|but|ok|okay|so|well|um|uh|hmm|oh)[\s,]+)*(?:before\s+(?:i|we)\s+"
-    r"(?:answer|decide|say\s+yes|say\s+anything|commit|agree|confirm|go\s+ahead|renew)"
-    r"(?:\s+(?:that|this|it|anything))?|before\s+that)(?:\s*(?:,|\.{2,3}|…|-)\s*(?=\w)|\s+(?=(?:what|wat|whats|how|can|could|"
-    r"is|are|do|does|why|when|where|who)\b))", re.I)
+    rf"^\s*(?:(?:just|but|ok|okay|so|well|um|uh|hmm|oh)[\s,]+)*(?:{_PUT_OFF})"
+    rf"(?:\s*(?:,|\.{{2,3}}|…|-)\s*(?=\w)|\s+(?=(?:{_ASKING})\b))", re.I)
 
 
 def without_lead_in(text: str) -> str:
