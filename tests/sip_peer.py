@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from app.caller_voice import speak
+from app.channels.sip_jitter import extended_sequence
 from tests.server import RunningServer
 from tests.speech import active_spans, words
 from voice.codecs import Encoding, mulaw_decode, mulaw_encode, resample
@@ -155,9 +156,18 @@ class RtpRecorder:
             self.packets.append((self.clock(), data))
 
     def audio_packets(self) -> list[tuple[float, int, int, bytes]]:
-        """(arrival, sequence, payload type, payload) of each packet, in sequence order."""
-        parsed = [(at, struct.unpack_from("!H", data, 2)[0], data[1] & 0x7F, data[12:])
-                  for at, data in self.packets if len(data) > 12]
+        """(arrival, extended sequence, payload type, payload) of each packet, in sequence
+        order. The sender starts at a random 16-bit sequence number, so a call may wrap
+        past 65535: sorted as sent, its first seconds would come last."""
+        parsed, highest = [], None
+        for at, data in sorted(self.packets, key=lambda p: p[0]):
+            if len(data) <= 12:
+                continue
+            sequence = struct.unpack_from("!H", data, 2)[0]
+            if highest is not None:
+                sequence = extended_sequence(sequence, highest)
+            highest = sequence if highest is None else max(highest, sequence)
+            parsed.append((at, sequence, data[1] & 0x7F, data[12:]))
         return sorted(parsed, key=lambda p: p[1])
 
     def audio(self) -> np.ndarray:

@@ -15,6 +15,15 @@ _SEQ_MOD = 1 << 16
 _MAX_AHEAD = 50  # a jump of more than a second of packets: the stream was restarted
 
 
+def extended_sequence(sequence: int, highest: int) -> int:
+    """The 16-bit RTP ``sequence`` as a number that keeps growing across wrap-arounds (a
+    stream starts at a random one): the candidate nearest ``highest``, the highest extended
+    number seen so far."""
+    base = highest - highest % _SEQ_MOD
+    candidates = (base - _SEQ_MOD + sequence, base + sequence, base + _SEQ_MOD + sequence)
+    return min(candidates, key=lambda value: abs(value - highest))
+
+
 @dataclass
 class JitterStats:
     received: int = 0
@@ -75,13 +84,8 @@ class JitterBuffer:
         return payload
 
     def _extend(self, sequence: int) -> int:
-        """The 16-bit ``sequence`` as a number that keeps growing across wrap-arounds:
-        the candidate nearest the highest one seen."""
-        highest = self._highest
-        assert highest is not None
-        base = highest - highest % _SEQ_MOD
-        candidates = (base - _SEQ_MOD + sequence, base + sequence, base + _SEQ_MOD + sequence)
-        return min(candidates, key=lambda value: abs(value - highest))
+        assert self._highest is not None
+        return extended_sequence(sequence, self._highest)
 
     @property
     def playing(self) -> bool:

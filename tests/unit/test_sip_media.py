@@ -15,6 +15,7 @@ from app.channels.sip_rtp import RtpPacket
 from app.channels.sip_sdp import MediaNegotiationError, answer, offer, path_from_answer
 from app.channels.sip_settings import SipSettings
 from app.channels.sip_signalling import request_user
+from tests.sip_peer import RtpRecorder
 
 
 def test_rtp_packets_round_trip_and_odd_headers_are_read() -> None:
@@ -115,3 +116,15 @@ def test_sip_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
         SipSettings(host="0.0.0.0")  # where would peers send RTP?
     with pytest.raises(ValidationError):
         SipSettings(rtp_port_min=30000, rtp_port_max=30001)
+
+
+def test_the_test_recorder_keeps_a_stream_in_order_across_the_sequence_wrap() -> None:
+    """A stream that starts near 65535 wraps to 0; the recorded audio keeps the order sent."""
+    recorder = RtpRecorder(sock=None)  # type: ignore[arg-type]
+    for index in range(6):
+        sequence = (65533 + index) & 0xFFFF
+        header = struct.pack("!BBHII", 0x80, 0, sequence, 160 * index, 1)
+        recorder.packets.append((float(index), header + bytes([index]) * 160))
+    assert [payload[0] for *_, payload in recorder.audio_packets()] == [0, 1, 2, 3, 4, 5]
+    assert [sequence for _, sequence, *_ in recorder.audio_packets()] == list(
+        range(65533, 65539))
