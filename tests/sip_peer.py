@@ -26,6 +26,7 @@ import numpy as np
 
 from app.caller_voice import speak
 from app.channels.sip_jitter import extended_sequence
+from tests.ports import free_media_port, free_rtp_range, free_udp_tcp_port
 from tests.server import RunningServer
 from tests.speech import active_spans, words
 from voice.codecs import Encoding, mulaw_decode, mulaw_encode, resample
@@ -222,45 +223,6 @@ def sipp() -> str:
     path = shutil.which("sipp")
     assert path, "sipp is not installed (apt-get install sip-tester)"
     return path
-
-
-def free_udp_tcp_port() -> int:
-    """A port free for both UDP and TCP on loopback."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = int(tcp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free port")
-
-
-# SIPp binds four ports from its media port (audio and video RTP, and their RTCP). Blocks
-# come from below the kernel's ephemeral range (32768 up), where sockets bound to port 0
-# (the server's RTP, other callers' signalling) never land, and none is handed out twice:
-# ten simultaneous callers once drew overlapping blocks ("Unable to bind video RTP socket,
-# Address already in use").
-_MEDIA_BLOCKS = itertools.count(20_000 + 4 * (os.getpid() % 1_000), 4)
-
-
-def free_media_port() -> int:
-    """The first of four consecutive ports free for UDP on loopback, for SIPp's ``-mp``."""
-    for port in _MEDIA_BLOCKS:
-        if port + 3 >= 32_768:
-            break
-        try:
-            with contextlib.ExitStack() as stack:
-                for offset in range(4):
-                    udp = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
-                    udp.bind(("127.0.0.1", port + offset))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free media ports")
 
 
 def run_sipp(scenario: str, folder: Path, *args: str, timeout_s: float = 120,
@@ -475,9 +437,8 @@ def callee_scenario(media_port: int, pcap: Path, user: str, password: str,
 
 def sip_server_env(sip_port: int, **extra: str) -> dict[str, str]:
     """Environment for ``running_server``: SIP on ``sip_port`` (UDP and TCP), RTP ports
-    near a free one, speech models loaded at start."""
-    rtp = free_udp_tcp_port()
-    low = rtp - rtp % 2
+    of its own, speech models loaded at start."""
+    low = free_rtp_range(41)
     return {"AVA_SIP__ENABLED": "true", "AVA_SIP__PORT": str(sip_port),
             "AVA_SIP__RTP_PORT_MIN": str(low), "AVA_SIP__RTP_PORT_MAX": str(low + 40),
             "AVA_PRELOAD_SPEECH_MODELS": "true", **extra}

@@ -55,7 +55,7 @@ from tests.campaign_sipp import (
     sipp_callees,
     write_pcaps,
 )
-from tests.sip_peer import free_udp_tcp_port
+from tests.ports import free_rtp_range, free_udp_tcp_port
 from voice.latency import summarize
 
 Report = Callable[[str], None]
@@ -93,9 +93,9 @@ def _contacts(rows: list[ContactRow]) -> list[NewContact]:
 
 
 def _settings(base: Settings, folder: Path, gateway: int) -> Settings:
-    rtp = free_udp_tcp_port()
+    rtp = free_rtp_range(4001)
     sip = SipSettings(campaign_gateway=f"127.0.0.1:{gateway}", ring_timeout_s=3,
-                      rtp_port_min=rtp - rtp % 2, rtp_port_max=min(65534, rtp + 4000))
+                      rtp_port_min=rtp, rtp_port_max=rtp + 4000)
     voice = base.voice.model_copy(update={"silence_timeout_s": 4, "asr_prompt": ASR_PROMPT})
     return base.model_copy(update={"data_dir": folder, "database_url": None, "sip": sip,
                                    "voice": voice})

@@ -46,6 +46,7 @@ from tests.campaign_sipp import (
     write_pcaps,
 )
 from tests.conftest import ROOT, run_app
+from tests.ports import free_rtp_range
 from tests.sip_peer import GREETING, free_udp_tcp_port, heard_as, transcribe_lines
 from voice.codecs import Encoding
 from voice.wavfile import write_wav
@@ -119,8 +120,7 @@ def test_sip_campaign_across_four_time_zones(tmp_path: Path) -> None:
     by_phone = {row.phone: row for row in rows}
     pcaps = write_pcaps(tmp_path / "pcaps")
     gateway = free_udp_tcp_port()
-    rtp = free_udp_tcp_port()
-    env = {**os.environ, **campaign_env(gateway, tmp_path / "data", rtp - rtp % 2)}
+    env = {**os.environ, **campaign_env(gateway, tmp_path / "data", free_rtp_range(1201))}
     contacts = write_contacts(tmp_path / "contacts.csv", rows, date.today())
     listed = sorted(row.phone for row in rows if row.kind is Kind.LISTED)
     later = {row.phone for row in rows if row.kind is Kind.LISTED_LATER}

@@ -13,6 +13,7 @@ import pytest
 
 from app.model_loading import load_asr
 from tests.conftest import run_app
+from tests.ports import free_rtp_range
 from tests.sip_peer import (
     ANSWER_BYE,
     GREETING,
@@ -58,13 +59,12 @@ def test_dial_registers_calls_verifies_and_hangs_up(tmp_path: Path) -> None:
     contact.write_text(json.dumps(CONTACT))
     script = [Say(6.5, "Yes, this is Maria."), Keys(12.5, "03121984#")]  # '#' ends the entry
     pcap = write_pcap(tmp_path / "callee.pcap", caller_packets(script, total_s=18.0))
-    rtp = free_udp_tcp_port()
+    rtp = free_rtp_range(21)
     env = {"AVA_SIP__TRUNK__REGISTRAR": f"127.0.0.1:{registrar_port}",
            "AVA_SIP__TRUNK__PROXY": f"127.0.0.1:{callee_port}",
            "AVA_SIP__TRUNK__USERNAME": USER, "AVA_SIP__TRUNK__PASSWORD": PASSWORD,
            "AVA_SIP__TRUNK__DOMAIN": "127.0.0.1", "AVA_VOICE__SILENCE_TIMEOUT_S": "6",
-           "AVA_SIP__RTP_PORT_MIN": str(rtp - rtp % 2),
-           "AVA_SIP__RTP_PORT_MAX": str(rtp - rtp % 2 + 20)}
+           "AVA_SIP__RTP_PORT_MIN": str(rtp), "AVA_SIP__RTP_PORT_MAX": str(rtp + 20)}
     with rtp_recorder() as heard:
         registrar = _peer(registrar_scenario(USER, PASSWORD), tmp_path / "registrar",
                           registrar_port)
@@ -176,13 +176,12 @@ def tcp_callee_scenario(media_port: int, pcap: Path, *, hangs_up_after_s: float 
 
 @pytest.mark.parametrize("who_hangs_up", ["agent", "callee"])
 def test_dial_over_tcp_greets_and_ends_with_bye(tmp_path: Path, who_hangs_up: str) -> None:
-    callee_port, rtp = free_udp_tcp_port(), free_udp_tcp_port()
+    callee_port, rtp = free_udp_tcp_port(), free_rtp_range(21)
     contact = tmp_path / "contact.json"
     contact.write_text(json.dumps(CONTACT))
     script = [Say(7.0, "Okay, goodbye.")] if who_hangs_up == "agent" else []
     pcap = write_pcap(tmp_path / "callee.pcap", caller_packets(script, total_s=10.0))
-    env = {"AVA_SIP__RTP_PORT_MIN": str(rtp - rtp % 2),
-           "AVA_SIP__RTP_PORT_MAX": str(rtp - rtp % 2 + 20)}
+    env = {"AVA_SIP__RTP_PORT_MIN": str(rtp), "AVA_SIP__RTP_PORT_MAX": str(rtp + 20)}
     folder = tmp_path / "callee"
     folder.mkdir()
     with rtp_recorder() as heard:
