@@ -11,17 +11,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from dialog.dates import (
-    CORRECTION,
-    TimePreference,
-    parse_preference,
-    speak_date,
-    speak_day_and_time,
-    speak_time,
-)
+from dialog.dates import speak_date, speak_day_and_time, speak_time
 from dialog.events import Action
 from dialog.polarity import NEGATION
 from dialog.render import local_datetime
+from dialog.time_preference import CORRECTION, TimePreference, parse_preference
 
 if TYPE_CHECKING:
     from dialog.engine import FlowAgent

@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from dialog.dates import parse_preference
 from dialog.flow_spec import Intent, Step
 from dialog.polarity import NEGATION, bare_answer
+from dialog.time_preference import parse_preference
 from dialog.tracker import Prediction, TrackRequest, early_context, topic_context
 
 if TYPE_CHECKING:

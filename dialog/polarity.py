@@ -22,16 +22,24 @@ _NO = {"no", "nope", "nah", "naw", "negative", "never"}
 _FILLERS = {"uh", "um", "umm", "er", "erm", "hmm", "mm", "oh", "ah", "well", "so", "please",
             "pls", "plz", "thanks", "thank", "thx", "ty", "ta", "you", "wait", "actually", "i",
             "mean", "sorry", "sry", "ok", "okay", "k", "gosh", "oops", "whoops", "dear"}
-# "Tuesday no wait Wednesday": a "no" that corrects the words before it, not an answer.
-_CORRECTING_NO = re.compile(r"(?<=\w)[\s,.]+(?:no|nope)[\s,.]+(?=(?:wait|i mean(?! it)|actually|"
-                            r"make that|rather)\b)", re.IGNORECASE)
+# "Tuesday no wait Wednesday", "Tuesday — no, sorry, Wednesday": a "no" that corrects the
+# words before it, not an answer ("Well, no, sorry." ends there: it answers).
+_CORRECTING_NO = re.compile(r"(?<=\w)[\s,.—–-]+(?:no|nope)[\s,.]+(?=(?:wait|i mean(?! it)|"
+                            r"actually|make that|rather)\b|sorry[\s,]+\w)", re.IGNORECASE)
 
 
 def without_correcting_no(text: str) -> str:
     """``text`` without a "no" that only starts a self-correction in mid-turn ("Tuesday no
     wait Wednesday"), which the tracker would read as the answer no; a "no" that opens the
     turn ("No, wait, yes") is an answer and stays."""
-    return _CORRECTING_NO.sub(" ", text)
+    return _CORRECTING_NO.sub(_mid_turn, text)
+
+
+def _mid_turn(match: re.Match[str]) -> str:
+    """Blank when words other than fillers come before the "no" ("Tuesday, no, sorry"),
+    the match as it was when only fillers do ("Um, no, sorry, I can't": an answer)."""
+    before = re.findall(r"[a-z']+", match.string[:match.start()].lower())
+    return " " if any(word not in _FILLERS for word in before) else match.group()
 
 
 # "Before I say yes, is there parking?": words that put the answer off, not an answer,

@@ -67,6 +67,7 @@ class Reading:
     main: Prediction
     asked: str = ""
     parts: tuple[tuple[str, Prediction], ...] = ()  # each sentence and how it reads
+    whole: Prediction | None = None  # the turn read whole (set by ``turn_reading``)
 
 
 def resolve(whole: Prediction, parts: Sequence[tuple[str, Prediction]],

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dialog.dates import TimePreference
 from dialog.events import Action
+from dialog.time_preference import TimePreference
 
 INCOMPLETE = "incomplete"
 WRONG_PERSON = "wrong_person"

@@ -8,10 +8,11 @@ import re
 from typing import TYPE_CHECKING
 
 from dialog import actions, lookahead, reading, verification
-from dialog.dates import birth_dates, parse_preference, remove_birth_dates
+from dialog.dates import birth_dates, remove_birth_dates
 from dialog.flow_spec import Step
 from dialog.polarity import bare_answer
 from dialog.state import CALLBACK_REQUESTED, WRONG_PERSON
+from dialog.time_preference import parse_preference
 from dialog.tracker import Prediction
 from dialog.turn_reading import GLOBAL_LABELS, main_request, read_turn, understood
 
@@ -54,7 +55,7 @@ async def _identify(agent: FlowAgent, text: str) -> None:
     residue = lookahead.identity_residue(remove_birth_dates(text), name)
     read, early = await read_turn(agent, main_request(agent, text),
                                   *lookahead.early_requests(agent, residue))
-    main = read.main
+    main = _answer_beside_who(agent, read)
     label = main.label
     refused = label in ("stop", "person", "not_them") and understood(agent, main)
     confirmed = lookahead.confirms_identity(text, name)
@@ -73,6 +74,8 @@ async def _identify(agent: FlowAgent, text: str) -> None:
         return
     agent.state.misunderstood_in_a_row = 0
     if label == "yes":
+        if read.main.label == "who":  # "Who's this? Oh, yes, speaking."
+            agent.say_line("who")
         lookahead.keep_early(agent, early, residue)
         agent.state.heard_birth_dates = dobs
         agent.goto("verify")
@@ -85,6 +88,18 @@ async def _identify(agent: FlowAgent, text: str) -> None:
         agent.handle_global(label, text)
 
 
+def _answer_beside_who(agent: FlowAgent, read: reading.Reading) -> Prediction:
+    """A turn read as asking who is calling that, read whole or in a sentence, also
+    answers who is there ("Who? No, there's no Cornelius here, you've got the wrong
+    number."; "No, this is her husband, she's out. What's it about?"): the answer."""
+    if read.main.label != "who":
+        return read.main
+    readings = [part for _, part in read.parts] + ([read.whole] if read.whole else [])
+    answers = [candidate for candidate in readings
+               if candidate.label in ("yes", "not_them") and understood(agent, candidate)]
+    return answers[-1] if answers else read.main
+
+
 # -- the flow's steps ---------------------------------------------------------------
 
 
@@ -95,7 +110,7 @@ async def _flow_step(agent: FlowAgent, text: str) -> None:
     own = lookahead.without_topics(agent, text, topics)
     read, others = await read_turn(agent, main_request(agent, own or text),
                                    *lookahead.topic_requests(agent, text, agent.state.step))
-    main = read.main
+    main = _fuller_answer(agent, spec, read)
     if choice := lookahead.other_choice_answer(own or text, spec):
         main = Prediction(choice, 1.0, {choice: 1.0})
     lookahead.keep_topics(agent, topics, others)
@@ -116,6 +131,24 @@ async def _flow_step(agent: FlowAgent, text: str) -> None:
         agent.handle_global(main.label, text)
     else:
         not_understood(agent, text)
+
+
+def _fuller_answer(agent: FlowAgent, spec: Step, read: reading.Reading) -> Prediction:
+    """The turn's answer, or a sentence's that also answers what that answer would be asked
+    next: "Ah no, I won't bother. I've got it cheaper elsewhere." reads whole as a no, which
+    goes on to ask why, but its second sentence gives the reason."""
+    main = read.main
+    intent = spec.intents.get(main.label)
+    if intent is None:
+        return main
+    asked_next = {agent.flow.steps[effect.goto].skip_if for effect in intent.then
+                  if effect.goto in agent.flow.steps} - {None}
+    for _, part in read.parts:
+        other = spec.intents.get(part.label)
+        if other is not None and part.label != main.label and understood(agent, part) \
+                and any(effect.set and asked_next & effect.set.keys() for effect in other.then):
+            return part
+    return main
 
 
 def _asks_instead(text: str, main: Prediction) -> bool:

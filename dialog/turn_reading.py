@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from dialog import reading
+from dialog.own_people import not_for_own_people
 from dialog.polarity import without_correcting_no, without_lead_in
 from dialog.reading import Reading
 from dialog.tracker import Prediction, TrackRequest, step_context
@@ -38,9 +39,11 @@ async def read_turn(agent: FlowAgent, request: TrackRequest,
     """The turn read whole and sentence by sentence (``dialog.reading``), with ``extra``
     requests tracked in the same batch; their predictions come back in order."""
     parts = reading.part_requests(request)
-    whole, *rest = await agent.track([request, *parts, *extra])
+    requests = [request, *parts, *extra]
+    whole, *rest = [not_for_own_people(asked, prediction) for asked, prediction
+                    in zip(requests, await agent.track(requests), strict=True)]
     said = tuple(zip((p.utterance for p in parts), rest, strict=False))
     read = reading.resolve(whole, said,
                            [label for label in request.labels if label not in GLOBAL_LABELS],
                            agent.services.threshold, agent.services.strong)
-    return replace(read, parts=said), rest[len(parts):]
+    return replace(read, parts=said, whole=whole), rest[len(parts):]

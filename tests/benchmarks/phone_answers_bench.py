@@ -26,8 +26,9 @@ from app.caller_voice import on_the_line
 from app.config import Settings
 from app.model_loading import load_asr
 from dialog.catalog import common_lines, load_flows
-from dialog.dates import ExpectedBirthDate, birth_dates, parse_preference
+from dialog.dates import ExpectedBirthDate, birth_dates
 from dialog.numbers import ordinal_suffix
+from dialog.time_preference import parse_preference
 
 DATES = 96
 PREFERENCES = 60

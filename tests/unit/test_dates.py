@@ -2,15 +2,9 @@ from datetime import date, datetime, time
 
 import pytest
 
-from dialog.dates import (
-    birth_dates,
-    parse_preference,
-    remove_birth_dates,
-    speak_date,
-    speak_money,
-    speak_time,
-)
+from dialog.dates import birth_dates, remove_birth_dates, speak_date, speak_money, speak_time
 from dialog.numbers import words_to_digits
+from dialog.time_preference import parse_preference
 
 TODAY = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 10, 0)

@@ -353,3 +353,30 @@ async def test_a_turn_of_questions_is_no_answer():
     assert flow_agent.state.outcome is None
     assert said.splitlines()[-1].endswith("Will you be able to make it to your appointment on "
                                           "Tuesday, November 24 at 3:30 PM?")
+
+
+@pytest.mark.parametrize(("line", "outcome"), [
+    ("Who? No, there's nobody by that name here, wrong number.", "wrong_person"),
+    ("Who is this? Oh, yes, speaking.", None)])
+async def test_asking_who_is_calling_and_answering_in_one_turn_is_the_answer(line, outcome):
+    flow_agent, _ = agent({"who": "who", "wrong number": "not_them", "speaking": "yes"})
+    said = await talk(flow_agent, line)
+    assert flow_agent.state.outcome == outcome
+    if outcome is None:  # who is calling is said, then the date of birth asked for
+        assert said.splitlines()[-1].startswith("This is Ava, calling from Riverside Clinic")
+        assert flow_agent.state.step == "verify"
+
+
+async def test_a_no_with_the_reason_in_another_sentence_is_not_asked_why():
+    services = Services(TableTracker({"speaking": "yes", "won't bother": "no",
+                                      "cheaper": "reason"}))  # type: ignore[arg-type]
+    setup = ConversationSetup(
+        contact=SETUP.contact, now=SETUP.now,
+        context={"organization": "Harbor Insurance",
+                 "policy": {"number": "HP-1", "type": "home", "expires": "2026-12-15",
+                            "current_premium": 1140, "renewal_premium": 1284}})
+    flow_agent = FlowAgent(setup, load_flows()["renewal_reminder"], common_lines(), services)
+    said = await talk(flow_agent, "speaking", "March 12 1984",
+                      "Ah no, I won't bother. I've got it cheaper elsewhere.")
+    assert flow_agent.state.outcome == "not_renewing" and "why" not in said.lower()
+    assert flow_agent.state.slots["reason"]

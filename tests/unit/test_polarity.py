@@ -89,6 +89,10 @@ def test_a_no_that_starts_a_self_correction_is_no_answer() -> None:
     assert without_correcting_no("tuesday no wait wednesday") == "tuesday wait wednesday"
     assert without_correcting_no("No, wait, yes") == "No, wait, yes"  # the answer itself
     assert without_correcting_no("I said no, I mean it") == "I said no, I mean it"
+    assert without_correcting_no("Tuesday — no, sorry, Wednesday") == "Tuesday sorry, Wednesday"
+    # after fillers only, or with nothing after "sorry", the "no" answers
+    assert without_correcting_no("Um, no, sorry, I can't") == "Um, no, sorry, I can't"
+    assert without_correcting_no("Well, no, sorry.") == "Well, no, sorry."
 
 
 @pytest.mark.parametrize(("said", "read"), [
