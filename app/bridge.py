@@ -18,7 +18,7 @@ from voice.responder import AnswerCheck, ExpectedAnswer, Speech
 
 
 def _holds_a_date(text: str) -> bool:
-    return bool(birth_dates(text, date.today()))
+    return bool(birth_dates(text, date.today(), asked=True))
 
 
 ANSWER_CHECKS: dict[str, AnswerCheck] = {"date": _holds_a_date}

@@ -84,14 +84,19 @@ def choose_slot(agent: FlowAgent, text: str) -> datetime | None:
     return None
 
 
+_THE_LATER = re.compile(r"\bthe later\b|\blater one\b")
+_THE_EARLIER = re.compile(r"\bthe earlier\b|\bearlier one\b")
+
+
 def _chosen_in(agent: FlowAgent, said: str) -> datetime | None:
     """The slot one part of the caller's words (a correction's part) names, if any."""
     offered = agent.state.offered
     words = re.findall(r"[a-z0-9]+", said)
     if offered:
-        if "last" in words or "latest" in words:
+        # "the later one" (not "call me later")
+        if "last" in words or "latest" in words or _THE_LATER.search(said):
             return offered[-1]
-        if "earliest" in words:
+        if "earliest" in words or _THE_EARLIER.search(said):
             return offered[0]
         for word in words:
             if word in _ORDINALS and _ORDINALS[word] < len(offered) and (

@@ -112,13 +112,15 @@ def _normal(text: str) -> str:
     return digits_said_apart(_spoken_years(words_to_digits(text)))
 
 
-def birth_dates(text: str, today: date) -> list[date]:
+def birth_dates(text: str, today: date, *, asked: bool = False) -> list[date]:
     """Every full date (with a year) the caller may have said, earliest mention first; a
     date after ``today`` or before 1900 is no one's date of birth (a card's expiry, a
-    policy number's digits)."""
+    policy number's digits). ``asked``: said to the date-of-birth question, where a day and
+    its year may have any short clause between them ("December 25th, yep, Christmas baby,
+    1981")."""
     normal = _normal(text).lower()
     found, taken = _full_dates(normal, today)
-    for apart in apart_dates(normal, taken):
+    for apart in apart_dates(normal, taken, asked=asked):
         when = valid(_year(apart.year, today), apart.month, apart.day)
         if when:
             found.append((min(start for start, _ in apart.spans), when))
@@ -167,6 +169,9 @@ def _corrections(normal: str, today: date, found: list[tuple[int, date]],
     corrected: list[tuple[int, date]] = []
     for start, earlier in found:
         end = max(end for begin, end in taken if begin == start)
+        if restarted := _decade_restart(normal, end, earlier):
+            taken.append((end, restarted[0]))
+            corrected.append((end, restarted[1]))
         if not (correcting := _CORRECTING.match(normal, end)):
             continue
         if year := _YEAR_ALONE.match(normal, correcting.end()):
@@ -183,14 +188,30 @@ def _corrections(normal: str, today: date, found: list[tuple[int, date]],
     return corrected
 
 
-def remove_birth_dates(text: str, *, between: bool = False) -> str:
+# "November 30th, nineteen fifty... fifty-eight": a year stopped at its decade and begun
+# again, after a pause, with the decade's two digits.
+_RESTART = re.compile(r"\s*(?:,|\.{2,3}|…)\s*(\d{2})\b(?!\s*(?:st|nd|rd|th|:|/|-))")
+
+
+def _decade_restart(normal: str, end: int, earlier: date) -> tuple[int, date] | None:
+    """Where the year said again ends, and the date it makes."""
+    restart = _RESTART.match(normal, end)
+    decade = earlier.year % 100
+    if not restart or decade % 10 or int(restart[1]) // 10 != decade // 10 \
+            or int(restart[1]) == decade:
+        return None
+    when = valid(earlier.year - decade + int(restart[1]), earlier.month, earlier.day)
+    return (restart.end(), when) if when else None
+
+
+def remove_birth_dates(text: str, *, between: bool = False, asked: bool = False) -> str:
     """The text without its full dates (so a birth date is not read as a wish), the year
     said apart ("1993, October 5th") included. ``between``: and without the words between
     the first date and the last, which are about the date ("August 30th, 1966. No, sorry,
     that's my brother's. August 13th, 1966.")."""
     normal = _normal(text)
     _, taken = _full_dates(normal, date.today())
-    taken += [span for apart in apart_dates(normal, taken) for span in apart.spans]
+    taken += [span for apart in apart_dates(normal, taken, asked=asked) for span in apart.spans]
     if between and len(taken) > 1:
         taken = [(min(start for start, _ in taken), max(end for _, end in taken))]
     for start, end in sorted(taken, reverse=True):
@@ -232,13 +253,14 @@ class ExpectedBirthDate:
     today: date = field(repr=False)
 
     def said_in(self, reading: str) -> bool:
-        return self.born in birth_dates(reading, self.today)
+        return self.born in birth_dates(reading, self.today, asked=True)
 
     def written(self) -> Sequence[str]:
         return written_dates(self.born)
 
     def rivals(self, form: int, readings: Sequence[str]) -> Sequence[str]:
-        heard = [when for text in readings for when in birth_dates(text, self.today)]
+        heard = [when for text in readings
+                 for when in birth_dates(text, self.today, asked=True)]
         others = dict.fromkeys(when for when in (*near_dates(self.born), *heard)
                                if when != self.born)
         return [written_dates(when)[form] for when in others]

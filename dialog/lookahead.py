@@ -57,6 +57,13 @@ _IDENTITY = (r"uh|um|er|hmm|oh|ah|well|ok|okay|alright|all right|hi|hello|hey|hi
              r"that's|that is|you are|you're|speaking to (?:her|him)|go ahead")
 
 
+# A greeting or a hesitation alone ("Hello? No, she's not around, this is her husband.")
+# confirms nothing, though it may stand beside words that do.
+_GREETING = re.compile(r"(?:\b(?:uh|um|er|hmm|oh|ah|well|hi|hello|hey|hiya|howdy|"
+                       r"good (?:morning|afternoon|evening)|g'day|kia ora)\b[\s-]*)+",
+                       re.IGNORECASE)
+
+
 def _confirmations(name: str) -> re.Pattern[str]:
     """Runs of words that confirm who is speaking ("yes, this is Maria", "speaking")."""
     names = "|".join(re.escape(part) for part in name.lower().split() if len(part) > 1)
@@ -74,9 +81,11 @@ def identity_residue(text: str, name: str) -> str:
 
 
 def confirms_identity(text: str, name: str) -> bool:
-    """Whether a clause of ``text`` is made only of words that confirm who is speaking."""
+    """Whether a clause of ``text`` is made only of words that confirm who is speaking (a
+    greeting alone is not one)."""
     confirms = _confirmations(name)
-    return any(confirms.fullmatch(c.strip()) for c in _CLAUSE_BREAK.split(text) if c.strip())
+    return any(confirms.fullmatch(c.strip()) and not _GREETING.fullmatch(c.strip())
+               for c in _CLAUSE_BREAK.split(text) if c.strip())
 
 
 def is_question(sentence: str) -> bool:
@@ -140,14 +149,35 @@ def early_requests(agent: FlowAgent, residue: str) -> list[TrackRequest]:
 def keep_early(agent: FlowAgent, predictions: list[Prediction], residue: str) -> None:
     """Keep what the caller asked for early; it is handled right after verification.
 
-    Said before its question, an intent must be clear: the strong threshold applies."""
+    Said before its question, an intent must be clear: the strong threshold applies, and a
+    yes or a no must say what it is about ("..., and yes, renew it"): "April the first,
+    1999. No joke, eh." once renewed a policy the caller had not yet heard of."""
     if not predictions:
         return
     first, *topics = predictions
+    if first.label in _POLAR and not _names_start(agent, residue):
+        first = Prediction(NONE, 1.0, {NONE: 1.0})
     if first.label != NONE and first.confidence >= agent.services.strong:
         agent.state.pending_intent, agent.state.pending_words = first.label, residue
         keep_wish(agent, agent.intents_of(agent.flow.start)[first.label], residue)
     keep_topics(agent, topic_steps(agent, residue, exclude=agent.flow.start), topics)
+
+
+_POLAR = ("yes", "no")
+# Words of a step's question that say nothing of what it is about.
+_PLAIN = {"have", "will", "with", "your", "like", "please", "would", "year", "about",
+          "calling", "welcome", "ending", "opened", "compared", "able"}
+
+
+def _names_start(agent: FlowAgent, text: str) -> bool:
+    """Whether ``text`` names what the flow's first question is about: a word of its
+    question or of its topic ("renewing" for "Would you like to renew?")."""
+    spec = agent.flow.steps[agent.flow.start]
+    asked = re.sub(r"\{[^}]*\}", " ", " ".join(filter(None, (spec.say, spec.ask, spec.listen))))
+    stems = {word[:5] for word in re.findall(r"[a-z]{4,}", asked.lower()) if word not in _PLAIN}
+    said = re.findall(r"[a-z]{4,}", text.lower())
+    return any(word.startswith(stem) for word in said for stem in stems) or \
+        _mentions(text, spec.topic)
 
 
 def keep_wish(agent: FlowAgent, intent: Intent, text: str) -> None:
@@ -179,22 +209,27 @@ def topic_steps(agent: FlowAgent, text: str, exclude: str) -> list[str]:
 
 
 def topic_clause(agent: FlowAgent, name: str, text: str) -> str:
-    spec = agent.flow.steps[name]
-    return ", ".join(c for c in _clauses(text) if _mentions(c, spec.topic))
+    """The clauses of ``text`` about a step still to come: those naming its choice, and,
+    once one does, those naming the other choice ("no paper statements, send everything by
+    email only")."""
+    return ", ".join(c for c in _clauses(text) if _names_topic(c, agent.flow.steps[name]))
 
 
 _PREFERRING = frozenset({"like", "prefer", "love", "keep", "stick", "fine", "good", "happy",
                          "ok", "okay", "rather", "want", "suits", "works"})
 
 
-def other_choice_answer(text: str, spec: Step) -> str | None:
-    """The answer to a step's own question given by naming the other choice ("Yeah, nah,
-    paper's fine for me" to paperless statements: a no), which the tracker, hearing
-    "fine", reads as a yes."""
-    if not _mentions(text, spec.topic_against, whole=True):
+def named_answer(text: str, spec: Step) -> str | None:
+    """The answer to a step's own question given by naming its choice ("yes to sms
+    alerts") or the other one ("Yeah, nah, paper's fine for me" to paperless statements: a
+    no, which the tracker, hearing "fine", reads as a yes), when the words settle it: the
+    last clause that does ("text alerts... not at the moment, no": a no)."""
+    clauses = _clauses(text)
+    if not any(_names_topic(clause, spec) for clause in clauses):
         return None
-    answer = topic_polarity(text, spec)
-    return answer if answer in spec.intents else None
+    settled = [answer for clause in clauses
+               if (answer := _clause_polarity(clause, spec)) is not None]
+    return settled[-1] if settled and settled[-1] in spec.intents else None
 
 
 def topic_polarity(clause: str, spec: Step) -> str | None:
@@ -216,6 +251,8 @@ def _clause_polarity(clause: str, spec: Step) -> str | None:
     asked = set(re.findall(r"[a-z']+", (spec.say or "").lower()))  # the question's own words
     rest = [w for w in words if w not in _TOPIC_GLUE and w not in asked and w not in against
             and w not in topical]
+    if not rest and not topical and not against & set(words):
+        return None  # "and": nothing said
     negated = [w for w in rest if NEGATION.fullmatch(w) or w.endswith("n't")]
     polarity = bare_answer(" ".join(rest))
     if polarity is None and all(w in _ASKING for w in rest if w not in negated):

@@ -38,6 +38,10 @@ _NUMBER_CONTRACTION = re.compile(
     "\\b(" + "|".join((*_UNITS, *_TENS, *_ORDINALS)) + r")(['’](?:d|ll)\b)", re.I)
 
 
+# "nineteen-eighty", "twenty-twenty": a year's two halves written with a hyphen
+_YEAR_HYPHEN = re.compile(r"\b(eighteen|nineteen|twenty)-(?=[a-z])", re.IGNORECASE)
+
+
 def ordinal_suffix(value: int) -> str:
     return "th" if 10 <= value % 100 <= 20 else _SUFFIX.get(value % 10, "th")
 
@@ -113,7 +117,8 @@ def _hundreds_year(words: list[str], century: int, index: int,
 
 def words_to_digits(text: str) -> str:
     """Rewrite number words as digits; ordinals keep a suffix ("12th")."""
-    tokens = _WORD.findall(_NUMBER_CONTRACTION.sub(r"\1 \2", text))
+    text = _YEAR_HYPHEN.sub(r"\1 ", _NUMBER_CONTRACTION.sub(r"\1 \2", text))
+    tokens = _WORD.findall(text)
     out: list[str] = []
     index = 0
     while index < len(tokens):

@@ -42,6 +42,19 @@ def _mid_turn(match: re.Match[str]) -> str:
     return " " if any(word not in _FILLERS for word in before) else match.group()
 
 
+# "Yeah, no, I think I'll pass this year.": a "yeah" that opens a "no" only softens it.
+_YEAH_BEFORE_NO = re.compile(
+    r"(?:^|(?<=[.!?…]\s))((?:(?:um|uh|hm+|oh|ah|well)\W+)*)(?:yeah|yea|yeh|ya|yep)[\s,.…-]+"
+    r"(?=(?:no|nah|nope)\b)", re.IGNORECASE)
+
+
+def without_yeah_before_no(text: str) -> str:
+    """``text`` without the "yeah" of a sentence that opens "yeah, no", which the tracker
+    hears as a yes when more words follow ("Yeah, no, I'll pass" read as yes, 0.85); the
+    parser already reads "yeah no" alone as no."""
+    return _YEAH_BEFORE_NO.sub(r"\1", text)
+
+
 # "Before I say yes, is there parking?": words that put the answer off, not an answer,
 # followed by a pause or by a question.
 _PUT_OFF = (r"before\s+(?:i|we)\s+(?:answer|decide|say\s+yes|say\s+anything|commit|agree|"

@@ -12,8 +12,8 @@ tracked as well, in the same batch as the whole, and the turn is read by what ma
 2. otherwise the turn answers the open question: as read whole, when that is one of its
    sentences' answers ("She's not in, I'm her husband. What's it regarding?" is not a
    question about who is calling), else as its last answering sentence (callers correct
-   themselves: "No... wait. Yes."), which must be sure when the whole turn is surely
-   something else; a question asked beside the answer is answered too;
+   themselves: "No... wait. Yes."), which must be sure when the whole turn is read surely
+   (as an aside or as another answer); a question asked beside the answer is answered too;
 3. otherwise the whole turn's reading stands, or, when it is unsure, the clearest sentence.
 """
 
@@ -36,7 +36,9 @@ MAX_SENTENCES = 4  # a longer turn is read by its first and last sentences as we
 # A sentence this long is a story, not a request: read on its own (clipped to the tracker's
 # window) it can come out as anything, a request for a person included.
 MAX_PART_WORDS = 40
-MAX_SPLIT_WORDS = 120  # a monologue is read whole
+# A monologue is read whole and by its last sentences, where a caller who went round the
+# houses comes to the point ("... But no, I won't be renewing with ye this time.").
+MAX_SPLIT_WORDS = 120
 
 
 def sentences(text: str) -> list[str]:
@@ -51,12 +53,14 @@ def sentences(text: str) -> list[str]:
 
 
 def part_requests(request: TrackRequest) -> list[TrackRequest]:
-    """One request per sentence of a turn of several sentences (none for one sentence, or
-    for a monologue)."""
-    if len(request.utterance.split()) > MAX_SPLIT_WORDS:
-        return []
+    """One request per sentence of a turn of several sentences (none for one sentence);
+    for a monologue, one for each of its last sentences."""
     parts = sentences(request.utterance)
-    return [replace(request, utterance=part) for part in parts] if len(parts) > 1 else []
+    if len(request.utterance.split()) > MAX_SPLIT_WORDS:
+        parts = parts[-(MAX_SENTENCES // 2):] if len(parts) > 1 else []
+    elif len(parts) < 2:
+        parts = []
+    return [replace(request, utterance=part) for part in parts]
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,10 @@ class Reading:
     asked: str = ""
     parts: tuple[tuple[str, Prediction], ...] = ()  # each sentence and how it reads
     whole: Prediction | None = None  # the turn read whole (set by ``turn_reading``)
+
+    def all_readings(self) -> list[Prediction]:
+        """Each sentence's reading, then the whole turn's."""
+        return [part for _, part in self.parts] + ([self.whole] if self.whole else [])
 
 
 def resolve(whole: Prediction, parts: Sequence[tuple[str, Prediction]],
@@ -81,10 +89,12 @@ def resolve(whole: Prediction, parts: Sequence[tuple[str, Prediction]],
         if sure and whole.scores.get(label, 0.0) >= NOT_DENIED:
             return Reading(max(sure, key=lambda p: p.confidence))
     # Against a turn read surely as something else, a sentence must answer surely too ("Oh
-    # good. By the way, what day is my sister's appointment?": "Oh good." is no answer).
-    sure_aside = whole.label not in answers and whole.confidence >= strong
-    bar = strong if sure_aside else threshold
-    answering = [p for _, p in parts if p.label in answers and p.confidence >= bar]
+    # good. By the way, what day is my sister's appointment?": "Oh good." is no answer;
+    # "Yeah, no, I think I'll pass this year. Too rich for me." is surely a no whole, and
+    # its first sentence, read unsurely as a yes, does not overrule it).
+    bar = strong if whole.confidence >= strong else threshold
+    answering = [p for _, p in parts if p.label in answers and (
+        p.confidence >= bar or (p.label == whole.label and p.confidence >= threshold))]
     if answering:
         asked = " ".join(text for text, p in parts
                          if p.label == "question" and p.confidence >= threshold)

@@ -65,11 +65,13 @@ def month_and_day(match: re.Match[str]) -> tuple[int, int]:
     return MONTH_NUMBER[name.lower().rstrip(".")], int(day)
 
 
-def apart_dates(text: str, taken: list[tuple[int, int]]) -> Iterator[ApartDate]:
+def apart_dates(text: str, taken: list[tuple[int, int]], *,
+                asked: bool = False) -> Iterator[ApartDate]:
     """Days and months (outside the ``taken`` spans, the full dates already read) paired
-    with the year said nearest before or after them."""
+    with the year said nearest before or after them. ``asked``: the text answers the
+    date-of-birth question, so it speaks of birth as much as "I was born ..." does."""
     days = list(MONTH_DAY.finditer(text))
-    about_birth = bool(_BORN.search(text))
+    about_birth = asked or bool(_BORN.search(text))
     spoken = [*taken, *(day.span() for day in days)]
     years = [y for y in _LONE_YEAR.finditer(text)
              if (len(y[1]) == 2 or 1900 <= int(y[1]) <= 2099) and not _inside(y.span(), spoken)]

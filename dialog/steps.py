@@ -94,8 +94,7 @@ def _answer_beside_who(agent: FlowAgent, read: reading.Reading) -> Prediction:
     number."; "No, this is her husband, she's out. What's it about?"): the answer."""
     if read.main.label != "who":
         return read.main
-    readings = [part for _, part in read.parts] + ([read.whole] if read.whole else [])
-    answers = [candidate for candidate in readings
+    answers = [candidate for candidate in read.all_readings()
                if candidate.label in ("yes", "not_them") and understood(agent, candidate)]
     return answers[-1] if answers else read.main
 
@@ -111,7 +110,7 @@ async def _flow_step(agent: FlowAgent, text: str) -> None:
     read, others = await read_turn(agent, main_request(agent, own or text),
                                    *lookahead.topic_requests(agent, text, agent.state.step))
     main = _fuller_answer(agent, spec, read)
-    if choice := lookahead.other_choice_answer(own or text, spec):
+    if main.label not in reading.URGENT and (choice := lookahead.named_answer(own or text, spec)):
         main = Prediction(choice, 1.0, {choice: 1.0})
     lookahead.keep_topics(agent, topics, others)
     if not own:  # only answers to questions still to come: this one is still open
@@ -134,20 +133,20 @@ async def _flow_step(agent: FlowAgent, text: str) -> None:
 
 
 def _fuller_answer(agent: FlowAgent, spec: Step, read: reading.Reading) -> Prediction:
-    """The turn's answer, or a sentence's that also answers what that answer would be asked
-    next: "Ah no, I won't bother. I've got it cheaper elsewhere." reads whole as a no, which
-    goes on to ask why, but its second sentence gives the reason."""
+    """The turn's answer, or one (the whole turn's or a sentence's) that also answers what
+    that answer would be asked next: "Ah no, I won't bother. I've got it cheaper elsewhere."
+    reads as a no, which goes on to ask why, but its second sentence gives the reason."""
     main = read.main
     intent = spec.intents.get(main.label)
     if intent is None:
         return main
     asked_next = {agent.flow.steps[effect.goto].skip_if for effect in intent.then
                   if effect.goto in agent.flow.steps} - {None}
-    for _, part in read.parts:
-        other = spec.intents.get(part.label)
-        if other is not None and part.label != main.label and understood(agent, part) \
+    for candidate in read.all_readings():
+        other = spec.intents.get(candidate.label)
+        if other is not None and candidate.label != main.label and understood(agent, candidate) \
                 and any(effect.set and asked_next & effect.set.keys() for effect in other.then):
-            return part
+            return candidate
     return main
 
 

@@ -12,7 +12,10 @@ from typing import Any
 from dialog.numbers import words_to_digits
 from dialog.spoken_dates import MONTH_DAY, clock_words, month_and_day, valid
 
-_ORDINAL_DAY = re.compile(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b")
+# "the 14th", not "the 1st one" (an offered slot chosen, or none offered yet)
+_ORDINAL_DAY = re.compile(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:one|ones|option|slot)\b)")
+# "whatever's the soonest you have": any time, earliest first
+_SOONEST = re.compile(r"\b(?:soonest|earliest|as soon as|asap|first available|next available)\b")
 _TIME = re.compile(r"\b(\d{1,2})(?::(\d{2})|\s+(\d{2})(?!\d))?\s*(a\.?m\.?|p\.?m\.?|o'?clock)?"
                    r"(?=\W|$)")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -38,10 +41,13 @@ class TimePreference:
     before: date | None = None
     hours: tuple[int, int] | None = None  # part of the day, [start, end)
     at: time | None = None
+    soonest: bool | None = None  # "the soonest you have": any time will do
+    # weekdays ruled out ("any afternoon but not Friday"); alone, no wish
+    excluded: frozenset[int] | None = None
 
     @property
     def empty(self) -> bool:
-        return self == TimePreference()
+        return replace(self, excluded=None) == TimePreference()
 
     def merged(self, later: TimePreference) -> TimePreference:
         """This preference with whatever ``later`` says replacing it."""
@@ -54,6 +60,8 @@ class TimePreference:
 
     def matches(self, when: datetime) -> bool:
         if self.day and when.date() != self.day:
+            return False
+        if self.excluded and when.weekday() in self.excluded:
             return False
         if self.weekday is not None and when.weekday() != self.weekday:
             return False
@@ -71,22 +79,28 @@ _WHEN_WORD = (r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)days?|tomorrow|weekend
 # A day or a part of the day the caller rules out: "Wednesday's no good", "I can't do
 # Thursday", "not Monday", "mornings don't work".
 _REFUSED = re.compile(
-    rf"\b(?:can't|cannot|can not|couldn't|won't be able to)\s+(?:do|make|come(?:\s+in)?)\s+"
+    rf"\b(?:can'?t|cannot|can not|couldn'?t|won'?t be able to)\s+(?:do|make|come(?:\s+in)?)\s+"
     rf"(?:it\s+)?(?:on\s+|in\s+the\s+)?(?:a\s+)?{_WHEN_WORD}"
     rf"|\b(?:not|never)\s+(?:on\s+)?(?:a\s+)?{_WHEN_WORD}"
     rf"|\b{_WHEN_WORD}(?:'s|'re|\s+is|\s+are)?\s+(?:no good|not good|bad|out|"
-    r"(?:not|never)\s+(?:going to|gonna)\s+work|(?:doesn't|don't|won't|isn't|aren't)\s+"
+    r"(?:not|never)\s+(?:going to|gonna)\s+work|(?:doesn'?t|don'?t|won'?t|isn'?t|aren'?t)\s+"
     r"(?:work|good))")
+
+
+# "I've got a school thing that morning": the time already booked, no wish
+_THAT_TIME = re.compile(r"\bthat\s+(?:morning|afternoon|evening|night)\b")
 
 
 def parse_preference(text: str, now: datetime) -> TimePreference:
     """When the caller would like it. Later words correct earlier ones; a day ruled out
     ("Could we do Friday? Wednesday's no good.") is no wish."""
-    normal = _REFUSED.sub(" ", clock_words(words_to_digits(text).lower()))
+    said = _THAT_TIME.sub(" ", clock_words(words_to_digits(text).lower()))
     preference = TimePreference()
-    for segment in CORRECTION.split(normal):
+    for segment in CORRECTION.split(_REFUSED.sub(" ", said)):
         preference = preference.merged(_segment_preference(segment, now))
-    return preference
+    ruled_out = frozenset(index for refusal in _REFUSED.finditer(said)
+                          for index, name in enumerate(_WEEKDAYS) if name[:3] in refusal[0])
+    return replace(preference, excluded=ruled_out) if ruled_out else preference
 
 
 def _segment_preference(text: str, now: datetime) -> TimePreference:
@@ -98,7 +112,7 @@ def _segment_preference(text: str, now: datetime) -> TimePreference:
         hours, at = (at.hour, 24), None
     elif re.search(r"\b(?:before|by|earlier than)\s+\d", text) and at:
         hours, at = (0, at.hour), None
-    return replace(found, hours=hours, at=at)
+    return replace(found, hours=hours, at=at, soonest=True if _SOONEST.search(text) else None)
 
 
 def _day_fields(text: str, today: date) -> dict[str, Any]:
@@ -109,13 +123,15 @@ def _day_fields(text: str, today: date) -> dict[str, Any]:
     if re.search(r"\btoday\b|\bthis (?:afternoon|morning|evening)\b", text):
         return {"day": today}
     monday = today - timedelta(days=today.weekday())
+    weekday = next((index for index, name in enumerate(_WEEKDAYS)
+                    if re.search(rf"\b{name}s?\b", text)), None)
+    on = {} if weekday is None else {"weekday": weekday}  # "Wednesday of next week"
     if "next week" in text:
-        return {"after": monday + timedelta(days=7), "before": monday + timedelta(days=14)}
+        return {"after": monday + timedelta(days=7), "before": monday + timedelta(days=14), **on}
     if "this week" in text:
-        return {"after": today, "before": monday + timedelta(days=7)}
-    for index, name in enumerate(_WEEKDAYS):
-        if re.search(rf"\b{name}s?\b", text):
-            return {"weekday": index}
+        return {"after": today, "before": monday + timedelta(days=7), **on}
+    if on:
+        return on
     if match := MONTH_DAY.search(text):
         return {"day": _upcoming(today, *month_and_day(match))}
     if match := _ORDINAL_DAY.search(text):

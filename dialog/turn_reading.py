@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from dialog import reading
 from dialog.own_people import not_for_own_people
-from dialog.polarity import without_correcting_no, without_lead_in
+from dialog.polarity import without_correcting_no, without_lead_in, without_yeah_before_no
 from dialog.reading import Reading
 from dialog.tracker import Prediction, TrackRequest, step_context
 
@@ -25,7 +25,7 @@ def main_request(agent: FlowAgent, text: str) -> TrackRequest:
     spec = agent.step_spec()
     answer = (ANSWER,) if spec is not None and spec.collect else ()
     labels = tuple(agent.intents_of(step)) + answer + GLOBAL_LABELS
-    utterance = without_lead_in(without_correcting_no(text))
+    utterance = without_lead_in(without_correcting_no(without_yeah_before_no(text)))
     return TrackRequest(agent.question_of(step), utterance, labels,
                         step_context(agent.flow.agent, step))
 

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from dialog.engine import FlowAgent
 
 async def verify(agent: FlowAgent, text: str) -> None:
-    dobs = birth_dates(_keypad_date(text), agent.setup.now.date())
-    residue = remove_birth_dates(text, between=True)
+    dobs = birth_dates(_keypad_date(text), agent.setup.now.date(), asked=True)
+    residue = remove_birth_dates(text, between=True, asked=True)
     if dobs:
         await _date_given(agent, dobs, residue)
         return

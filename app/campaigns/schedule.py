@@ -52,16 +52,23 @@ def _openings(day: date, window: CallingWindow, zone: ZoneInfo) -> list[datetime
     if first <= second:
         return [first] if first == second else [first, second]
     # Skipped: fold=1 reads it with the offset after the jump (an instant before it),
-    # fold=0 with the one before (an instant after it). The jump lies between.
+    # fold=0 with the one before (an instant after it). The jump lies between. Wall clocks
+    # are compared with their dates: a midnight start skipped (Santiago, 7 September 2025)
+    # has the evening before on one side of the jump, and 23:00 is past 00:00 as a time.
+    wall_start = datetime.combine(day, window.start)
+
+    def reached(instant: datetime) -> bool:
+        return instant.astimezone(zone).replace(tzinfo=None) >= wall_start
+
     before, after = second, first
     while after - before > _RESOLUTION:
         middle = before + (after - before) / 2
-        if middle.astimezone(zone).time() >= window.start:
+        if reached(middle):
             after = middle
         else:
             before = middle
     whole = after.replace(microsecond=0)  # the jump is on a whole second: this one or the next
-    return [whole if whole.astimezone(zone).time() >= window.start else whole + _RESOLUTION]
+    return [whole if reached(whole) else whole + _RESOLUTION]
 
 
 def retry_at(ended_at: datetime, result: CallResult, attempts_made: int,

@@ -208,3 +208,12 @@ def test_a_retry_never_comes_sooner_than_the_minimum_gap() -> None:
     assert retry_at(ended, CallResult.BUSY, 1, policy) == ended + timedelta(hours=1)
     assert retry_at(ended, CallResult.ANSWERED, 1, policy) is None
     assert retry_at(ended, CallResult.BUSY, policy.max_attempts, policy) is None
+
+
+def test_a_window_opening_at_a_skipped_midnight_opens_at_the_jump() -> None:
+    """Santiago skipped from 00:00 to 01:00 on Sunday 7 September 2025: a window from
+    midnight opens at 01:00 that day (04:00 UTC), not on the next day it runs."""
+    window = CallingWindow(start=time(0, 0), end=time(8, 19), days=frozenset({0, 1, 6}))
+    found = next_lawful(datetime(2025, 9, 6, 12, tzinfo=UTC), ZoneInfo("America/Santiago"),
+                        window)
+    assert found == datetime(2025, 9, 7, 4, tzinfo=UTC)

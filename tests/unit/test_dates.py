@@ -158,6 +158,22 @@ def test_a_birth_date_corrected_as_it_is_said(said, corrected):
     assert remove_birth_dates(said, between=True) == ""
 
 
+def test_a_year_begun_again_after_its_decade():
+    said = "Um, November thirtieth, nineteen fifty... fifty-eight."
+    assert date(1958, 11, 30) in birth_dates(said, TODAY)
+    assert "58" not in remove_birth_dates(said)
+    # another decade, or a year not stopped at its decade, is no restart
+    assert birth_dates("November 30th, 1950... 62", TODAY) == [date(1950, 11, 30)]
+    assert birth_dates("November 30th, 1958... 59", TODAY) == [date(1958, 11, 30)]
+
+
+def test_a_day_and_year_with_a_clause_between_when_asked_for_the_date():
+    said = "December twenty-fifth — yep, Christmas baby — nineteen eighty-one."
+    assert birth_dates(said, TODAY) == []  # not asked: the year may be anything's
+    assert birth_dates(said, TODAY, asked=True) == [date(1981, 12, 25)]
+    assert "1981" not in remove_birth_dates(said, asked=True)
+
+
 def test_a_number_after_a_correction_is_not_always_a_year():
     assert birth_dates("March 3 1980. Sorry, 3 kids", TODAY) == [date(1980, 3, 3)]
     assert birth_dates("June 5 1990. Oh, June 6 works for me", TODAY) == [date(1990, 6, 5)]
@@ -281,3 +297,21 @@ def test_how_the_agent_says_things():
     assert speak_time(when) == "3:30 PM"
     assert speak_time(time(9, 0)) == "9:00 AM"
     assert speak_money(1284) == "$1,284" and speak_money(1284.5) == "$1,284.50"
+
+
+def test_a_year_written_with_a_hyphen():
+    assert birth_dates("June twenty-seventh, nineteen-eighty.", TODAY) == [date(1980, 6, 27)]
+    assert words_to_digits("twenty-seven, twenty-first of May") == "27, 21st of May"
+
+
+def test_what_a_wish_rules_out_and_what_is_no_wish():
+    wish = parse_preference("yes, any afternoon works but not friday", NOW)
+    assert wish.hours == (12, 17) and wish.excluded == frozenset({4})
+    assert not wish.matches(datetime(2026, 11, 27, 14)) and wish.matches(datetime(2026, 11, 26, 14))
+    assert parse_preference("cant do friday", NOW).empty  # a day ruled out alone: no wish
+    assert parse_preference("mornings dont work", NOW).empty
+    assert parse_preference("I've got a school thing that morning", NOW).empty
+    assert parse_preference("The first one is fine.", NOW).empty
+    assert parse_preference("whatever's the soonest you have", NOW).soonest
+    corrected = parse_preference("Tuesday, no, sorry, Wednesday of next week. Afternoon.", NOW)
+    assert corrected.weekday == 2 and corrected.after == date(2026, 11, 30)

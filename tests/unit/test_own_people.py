@@ -28,6 +28,9 @@ def test_the_next_reading_stands_for_a_person_request_about_own_people() -> None
     read = not_for_own_people(request, Prediction("person", 0.6,
                                                   {"person": 0.6, "unsure": 0.3, "no": 0.1}))
     assert read.label == "unsure" and read.confidence == pytest.approx(0.75)
+    unsure = not_for_own_people(request, Prediction("unsure", 0.4,
+                                                    {"unsure": 0.4, "person": 0.32, "no": 0.28}))
+    assert unsure.label == "unsure" and unsure.confidence == pytest.approx(0.4 / 0.68)
     asked = TrackRequest("Would you like to renew?", "Can I talk to an agent?",
                          ("yes", "no", "unsure", "person"), "")
     sure = Prediction("person", 0.9, {"person": 0.9, "unsure": 0.1})

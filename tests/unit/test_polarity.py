@@ -5,11 +5,16 @@ from dialog.lookahead import (
     confirms_identity,
     identity_residue,
     is_question,
-    other_choice_answer,
+    named_answer,
     sentences,
     topic_polarity,
 )
-from dialog.polarity import bare_answer, without_correcting_no, without_lead_in
+from dialog.polarity import (
+    bare_answer,
+    without_correcting_no,
+    without_lead_in,
+    without_yeah_before_no,
+)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -74,9 +79,12 @@ def test_a_clause_of_confirmation_words_confirms_who_is_speaking() -> None:
     ("No, I don't want paper", "yes"), ("Yes please", None),  # no other choice named
     ("no i like paper", "no"),  # the "no" answers the question; the liking is of paper
     ("no paper please", "yes"), ("paper is not good for me", "yes"),
+    ("no paperless please, i prefer paper", "no"), ("paperless yes", "yes"),  # the choice
+    ("I haven't decided about paperless yet", None),  # named, but the words do not settle
+    ("Hmm, paperless... not at the moment, no", "no"),  # the last clause that settles
 ])
-def test_naming_the_other_choice_answers_the_question(text: str, answer: str | None) -> None:
-    assert other_choice_answer(text, PAPERLESS) == answer
+def test_naming_a_choice_answers_the_question(text: str, answer: str | None) -> None:
+    assert named_answer(text, PAPERLESS) == answer
 
 
 def test_an_answer_and_a_question_in_one_sentence_are_two() -> None:
@@ -105,3 +113,11 @@ def test_a_no_that_starts_a_self_correction_is_no_answer() -> None:
 def test_words_that_put_the_answer_off_are_not_read(said: str, read: str) -> None:
     assert without_lead_in(said) == read
 
+
+
+def test_a_yeah_that_opens_a_no_is_left_out() -> None:
+    assert without_yeah_before_no("Hm. Yeah, no, I think I'll pass this year.") == \
+        "Hm. no, I think I'll pass this year."
+    assert without_yeah_before_no("Um, yeah no, not for me") == "Um, no, not for me"
+    assert without_yeah_before_no("Yeah, I got it. No worries.") == \
+        "Yeah, I got it. No worries."  # a yes, then another sentence

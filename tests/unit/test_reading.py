@@ -62,9 +62,13 @@ def test_a_turn_read_surely_as_an_aside_needs_a_sure_answer():
     assert rude.main.label == "yes"
 
 
-def test_a_monologue_is_read_whole():
-    request = TrackRequest("Will you come?", "So. " * 130, ("yes", "no"))
-    assert part_requests(request) == []
+def test_a_monologue_is_read_whole_and_by_its_last_sentences():
+    story = "So I was saying to my son. " * 30 + "But no, I won't be renewing. Thanks anyway."
+    request = TrackRequest("Would you like to renew?", story, ("yes", "no"))
+    assert [part.utterance for part in part_requests(request)] == [
+        "But no, I won't be renewing.", "Thanks anyway."]
+    one_run = TrackRequest("Will you come?", "so " * 130, ("yes", "no"))
+    assert part_requests(one_run) == []
 
 
 def test_the_whole_reading_stands_when_a_sentence_answers_the_same():
@@ -86,3 +90,12 @@ def test_the_last_answer_wins_and_a_question_beside_it_is_kept():
 def test_without_an_answer_the_whole_or_the_clearest_aside_speaks(whole, expected):
     reading = read(whole, ("Hmm.", said("other", 0.4)), ("You idiot.", said("rude", 0.6)))
     assert reading.main.label == expected and reading.asked == ""
+
+
+def test_a_turn_read_surely_as_an_answer_is_overruled_only_by_a_sure_sentence():
+    passing = read(said("no", 0.83), ("Yeah, no, I think I'll pass this year.", said("yes", 0.63)),
+                   ("Too rich for me.", said("question", 0.53)))
+    assert passing.main.label == "no"
+    changed = read(said("no", 0.8), ("Hmm, not sure.", said("unsure", 0.6)),
+                   ("Oh go on, yes.", said("yes", 0.95)))
+    assert changed.main.label == "yes"

@@ -15,6 +15,7 @@ OFFERED = [datetime.fromisoformat(s) for s in
 @pytest.mark.parametrize(("said", "index"), [
     ("The first one.", 0), ("Number 1.", 0), ("option two please", 1), ("Number 2.", 1),
     ("the third", 2), ("the last one", 2), ("number three", 2),
+    ("The later one.", 2), ("the earlier one please", 0),
 ])
 def test_a_choice_by_position(said: str, index: int) -> None:
     flow_agent, _ = agent({})
@@ -22,7 +23,7 @@ def test_a_choice_by_position(said: str, index: int) -> None:
     assert choose_slot(flow_agent, said) == OFFERED[index]
 
 
-@pytest.mark.parametrize("said", ["I have 2 kids", "one moment"])
+@pytest.mark.parametrize("said", ["I have 2 kids", "one moment", "can you call me later"])
 def test_a_bare_number_is_not_a_choice(said: str) -> None:
     flow_agent, _ = agent({})
     flow_agent.state.offered = list(OFFERED)
