@@ -48,8 +48,11 @@ _INTERROGATIVE = re.compile(
 _DATE_WORD = re.compile(r"\w*\d\w*|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)"
                         r"[a-z]*|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|"
                         r"tenth|eleventh|twelfth|\w+teenth|twenty\w*|thirty\w*", re.IGNORECASE)
-_IDENTITY = (r"uh|um|er|hmm|oh|ah|well|ok|okay|alright|all right|hi|hello|hey|hiya|howdy|"
-             r"good (?:morning|afternoon|evening)|g'day|kia ora|yes|yeah|yep|yup|yea|yah|"
+# Greetings and hesitations: beside a confirmation, but confirming nothing on their own
+# ("Hello? No, she's not around, this is her husband.").
+_GREETING_WORDS = (r"uh|um|er|hmm|oh|ah|well|hi|hello|hey|hiya|howdy|"
+                   r"good (?:morning|afternoon|evening)|g'day|kia ora")
+_IDENTITY = (_GREETING_WORDS + r"|ok|okay|alright|all right|yes|yeah|yep|yup|yea|yah|"
              r"aye|ja|oui|si|haan|mhm|m+-?hm+|uh-?huh|"
              r"sure|speaking|here|"
              r"correct|that's right|that is right|it's me|it is me|that's me|this is me|"
@@ -57,11 +60,7 @@ _IDENTITY = (r"uh|um|er|hmm|oh|ah|well|ok|okay|alright|all right|hi|hello|hey|hi
              r"that's|that is|you are|you're|speaking to (?:her|him)|go ahead")
 
 
-# A greeting or a hesitation alone ("Hello? No, she's not around, this is her husband.")
-# confirms nothing, though it may stand beside words that do.
-_GREETING = re.compile(r"(?:\b(?:uh|um|er|hmm|oh|ah|well|hi|hello|hey|hiya|howdy|"
-                       r"good (?:morning|afternoon|evening)|g'day|kia ora)\b[\s-]*)+",
-                       re.IGNORECASE)
+_GREETING = re.compile(rf"(?:\b(?:{_GREETING_WORDS})\b[\s-]*)+", re.IGNORECASE)
 
 
 def _confirmations(name: str) -> re.Pattern[str]:

@@ -12,7 +12,7 @@ from dialog.dates import birth_dates, remove_birth_dates
 from dialog.flow_spec import Step
 from dialog.polarity import bare_answer
 from dialog.state import CALLBACK_REQUESTED, WRONG_PERSON
-from dialog.time_preference import parse_preference
+from dialog.time_preference import WEEKDAYS, parse_preference
 from dialog.tracker import Prediction
 from dialog.turn_reading import GLOBAL_LABELS, main_request, read_turn, understood
 
@@ -28,7 +28,6 @@ _CALLBACK_WHEN = ("tomorrow morning", "tomorrow afternoon", "tomorrow evening", 
                   "this afternoon")
 _WHEN = ("preference", "slot_choice")  # collected slots that say when
 _HELLO = re.compile(r"\W*(?:(?:hello|hi|hey|hiya|hallo)\W*)+", re.IGNORECASE)
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 async def take_turn(agent: FlowAgent, text: str) -> None:
@@ -230,7 +229,7 @@ def callback(agent: FlowAgent, text: str) -> None:
     lowered = text.lower()
     when = next((phrase for phrase in _CALLBACK_WHEN if phrase in lowered), None)
     if when is None:
-        day = next((d for d in _WEEKDAYS if d in lowered), None)
+        day = next((d for d in WEEKDAYS if d in lowered), None)
         when = f"on {day.capitalize()}" if day else "later"
     if agent.state.outcome is not None:
         agent.say_line("goodbye")

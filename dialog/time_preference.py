@@ -18,7 +18,7 @@ _ORDINAL_DAY = re.compile(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:one|ones|
 _SOONEST = re.compile(r"\b(?:soonest|earliest|as soon as|asap|first available|next available)\b")
 _TIME = re.compile(r"\b(\d{1,2})(?::(\d{2})|\s+(\d{2})(?!\d))?\s*(a\.?m\.?|p\.?m\.?|o'?clock)?"
                    r"(?=\W|$)")
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 CORRECTION = re.compile(r"\b(?:no|nope|actually|i mean|sorry|rather|wait|make that|"
                         r"scratch that|or rather|instead)\b[,.]?", re.IGNORECASE)
 # Parts of the day, the more precise first: [start, end) hours.
@@ -99,7 +99,7 @@ def parse_preference(text: str, now: datetime) -> TimePreference:
     for segment in CORRECTION.split(_REFUSED.sub(" ", said)):
         preference = preference.merged(_segment_preference(segment, now))
     ruled_out = frozenset(index for refusal in _REFUSED.finditer(said)
-                          for index, name in enumerate(_WEEKDAYS) if name[:3] in refusal[0])
+                          for index, name in enumerate(WEEKDAYS) if name[:3] in refusal[0])
     return replace(preference, excluded=ruled_out) if ruled_out else preference
 
 
@@ -123,7 +123,7 @@ def _day_fields(text: str, today: date) -> dict[str, Any]:
     if re.search(r"\btoday\b|\bthis (?:afternoon|morning|evening)\b", text):
         return {"day": today}
     monday = today - timedelta(days=today.weekday())
-    weekday = next((index for index, name in enumerate(_WEEKDAYS)
+    weekday = next((index for index, name in enumerate(WEEKDAYS)
                     if re.search(rf"\b{name}s?\b", text)), None)
     on = {} if weekday is None else {"weekday": weekday}  # "Wednesday of next week"
     if "next week" in text:

@@ -1,22 +1,16 @@
 """`python -m app serve` (what `make run` starts) answers on its port."""
 
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
 from tests.conftest import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.server import free_port
 
 
 def test_server_starts_and_says_it_is_up():
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)],
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
