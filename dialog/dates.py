@@ -104,11 +104,18 @@ _LEADING_OH = re.compile(
     re.I)
 
 
+# "March... sixth", "March, uh, the sixth": a pause after the month is no break in the date
+_MONTH_PAUSE = re.compile(
+    rf"\b{MONTH}(?:\s*(?:\.{{2,3}}|…|,)\s*|\s+)(?:(?:uh|um|er|erm|hmm)\b[\s,.…]*)*(?=\w)",
+    re.IGNORECASE)
+
+
 def _normal(text: str) -> str:
     """Numbers and years in digits; "o'" said for "of" ("the 31st o' January"), "oh" for a
     leading zero ("oh-three March"), month names typed with a slip spelt right, a date said
     digit by digit written as one."""
-    text = _LEADING_OH.sub("", re.sub(r"\bo'(?=\s)", "of", spelt_months(text)))
+    text = _MONTH_PAUSE.sub(lambda m: f"{m[1]} ", spelt_months(text))
+    text = _LEADING_OH.sub("", re.sub(r"\bo'(?=\s)", "of", text))
     return digits_said_apart(_spoken_years(words_to_digits(text)))
 
 

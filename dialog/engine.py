@@ -160,7 +160,7 @@ class FlowAgent(ConversationAgent):
             # read as a request of the caller's own, so none of it is.
             rest = "" if self.state.verified else " ".join(
                 part for part in lookahead.sentences(text) if not overrides_instructions(part))
-            self._hostile("refuse_override", reprompt=not rest)
+            self.hostile("refuse_override", reprompt=not rest)
             if not rest or self.state.step == "end":
                 return self._reply("refuse")
             text = rest
@@ -273,13 +273,13 @@ class FlowAgent(ConversationAgent):
             self.answer_question(text)
             self.reprompt()
         elif label == "rude":
-            self._hostile("abuse")
+            self.hostile("abuse")
         elif label == "hold":  # the open question stays open; no reprompt, no miss
             self.say_line("hold")
         else:
             steps.not_understood(self, text)
 
-    def _hostile(self, line: str, *, reprompt: bool = True) -> None:
+    def hostile(self, line: str, *, reprompt: bool = True) -> None:
         """Abuse, or an attempt to re-program the agent: ``line`` and (unless the turn goes
         on to be read) the open question again; the third time the call ends."""
         self.state.abuse_count += 1

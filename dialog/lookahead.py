@@ -26,7 +26,7 @@ MIN_EARLY_WORDS = 3
 NONE = "none"
 # Words that ask for what a clause names ("you can put me on paperless", "turn on the text
 # alerts", "I'd like that"): with nothing else beside the topic, the clause is a yes.
-_ASKING = {"please", "put", "turn", "sign", "set", "switch", "add", "like", "love", "want",
+_ASKING = {"please", "put", "turn", "sign", "set", "up", "switch", "add", "like", "love", "want",
            "enable", "activate", "keep", "start", "send", "get", "would", "i'd", "id", "i",
            "you", "can", "could", "happy", "great", "good", "fine", "sounds", "that", "those",
            "them", "be", "let's", "lets", "do", "ok", "okay", "prefer", "rather", "stick",
@@ -115,6 +115,15 @@ def questions(text: str) -> str:
     return " ".join(s for s in sentences(text) if is_question(s))
 
 
+_WHY = re.compile(r"\bwhy\b(?!\s+not\b)", re.IGNORECASE)
+
+
+def why_questions(text: str) -> str:
+    """The sentences of ``text`` that ask why ("Why did it go up??", "Wah, why so expensive
+    one?"), not "why not?", which agrees."""
+    return " ".join(s for s in sentences(text) if is_question(s) and _WHY.search(s))
+
+
 def _clauses(text: str) -> list[str]:
     return [c.strip() for c in _CLAUSE_BREAK.split(statements(text)) if c.strip()]
 
@@ -154,7 +163,7 @@ def keep_early(agent: FlowAgent, predictions: list[Prediction], residue: str) ->
     if not predictions:
         return
     first, *topics = predictions
-    if first.label in _POLAR and not _names_start(agent, residue):
+    if first.label in _POLAR and not names_step(agent, agent.flow.start, residue):
         first = Prediction(NONE, 1.0, {NONE: 1.0})
     if first.label != NONE and first.confidence >= agent.services.strong:
         agent.state.pending_intent, agent.state.pending_words = first.label, residue
@@ -168,10 +177,10 @@ _PLAIN = {"have", "will", "with", "your", "like", "please", "would", "year", "ab
           "calling", "welcome", "ending", "opened", "compared", "able"}
 
 
-def _names_start(agent: FlowAgent, text: str) -> bool:
-    """Whether ``text`` names what the flow's first question is about: a word of its
-    question or of its topic ("renewing" for "Would you like to renew?")."""
-    spec = agent.flow.steps[agent.flow.start]
+def names_step(agent: FlowAgent, step: str, text: str) -> bool:
+    """Whether ``text`` names what a step's question is about: a word of its question or
+    of its topic ("renewing" for "Would you like to renew?")."""
+    spec = agent.flow.steps[step]
     asked = re.sub(r"\{[^}]*\}", " ", " ".join(filter(None, (spec.say, spec.ask, spec.listen))))
     stems = {word[:5] for word in re.findall(r"[a-z]{4,}", asked.lower()) if word not in _PLAIN}
     said = re.findall(r"[a-z]{4,}", text.lower())
@@ -243,8 +252,13 @@ def topic_polarity(clause: str, spec: Step) -> str | None:
     return answers.pop() if len(answers) == 1 else None
 
 
+# Said around a request, adding nothing to it: "set up paperless while you're at it"
+_ASIDE_TAIL = re.compile(r"\b(?:while (?:you'?re|ur) at it|if you can|if possible)\b")
+
+
 def _clause_polarity(clause: str, spec: Step) -> str | None:
-    words = [re.sub(r"'s$", "", w) for w in re.findall(r"[a-z']+", clause.lower())]
+    words = [re.sub(r"'s$", "", w)
+             for w in re.findall(r"[a-z']+", _ASIDE_TAIL.sub(" ", clause.lower()))]
     against = {w.lower() for w in spec.topic_against}
     topical = [w for w in words if any(w.startswith(t) for t in spec.topic)]
     asked = set(re.findall(r"[a-z']+", (spec.say or "").lower()))  # the question's own words
@@ -256,6 +270,8 @@ def _clause_polarity(clause: str, spec: Step) -> str | None:
     polarity = bare_answer(" ".join(rest))
     if polarity is None and all(w in _ASKING for w in rest if w not in negated):
         polarity = "no" if negated else "yes"
+    if polarity is None:  # "actually wait yes do the text alerts": the yes, asking for them
+        polarity = bare_answer(" ".join(w for w in rest if w not in _ASKING))
     if not topical and against & set(words):
         preference = _preference(words)
         if preference is not None:  # "no, I like paper": the other choice wanted

@@ -15,12 +15,19 @@ import re
 from dialog.tracker import Prediction, TrackRequest
 
 PERSON = "person"
+_RELATIVES = (r"wife|husband|hubby|missus|spouse|partner|other half|fianc[eé]e?|girlfriend|"
+              r"boyfriend|gf|bf|daughter|son|kids?|children|mum|mom|mother|dad|father|parents?|"
+              r"brother|sister|sibling|grand(?:son|daughter|kids?|ma|pa|mother|father)|"
+              r"(?:mother|father|son|daughter|brother|sister)[- ]in[- ]law|niece|nephew|aunt|"
+              r"uncle|cousin|carer|caregiver")
 _OWN_PEOPLE = re.compile(
-    r"\bmy\s+(?:wife|husband|hubby|missus|spouse|partner|other half|fianc[eé]e?|girlfriend|"
-    r"boyfriend|gf|bf|daughter|son|kids?|children|mum|mom|mother|dad|father|parents?|family|"
-    r"brother|sister|sibling|grand(?:son|daughter|kids?|ma|pa|mother|father)|accountant|"
-    r"financial advis[eo]r|lawyer|solicitor|carer|caregiver)\b"
+    rf"\bmy\s+(?:{_RELATIVES}|family|accountant|financial advis[eo]r|lawyer|solicitor)\b"
     r"|\bthe\s+(?:wife|missus|hubby|husband|other half|kids|family)\b", re.IGNORECASE)
+# "this is her daughter", "I'm his wife": someone else answering for the contact
+_SOMEONE_ELSE = re.compile(
+    rf"\b(?:this is|it's|its|i'm|im|i am)\s+(?:his|her|their)\s+"
+    rf"(?:{_RELATIVES}|neighbou?r|friend|colleague|flatmate|roommate|assistant|secretary)\b",
+    re.IGNORECASE)
 _STAFF = re.compile(
     r"\b(?:someone|somebody|anyone|anybody|person|human|agent|representative|rep|manager|"
     r"supervisor|staff|team|operator|reception(?:ist)?|front desk|customer service|member)\b",
@@ -31,6 +38,12 @@ def consults_own_people(utterance: str) -> bool:
     """Whether ``utterance`` names the caller's own people (family, their accountant) and
     no one at the organization."""
     return _OWN_PEOPLE.search(utterance) is not None and _STAFF.search(utterance) is None
+
+
+def someone_else_answering(utterance: str) -> bool:
+    """Whether the caller says they are the contact's relative or friend ("this is her
+    daughter, amma is at the temple"): a wrong person, whatever else the turn asks."""
+    return _SOMEONE_ELSE.search(utterance) is not None
 
 
 def not_for_own_people(request: TrackRequest, prediction: Prediction) -> Prediction:

@@ -95,6 +95,15 @@ def bare_answer(text: str) -> str | None:
     return "yes" if polar[-1] in _YES else "no"
 
 
+def leading_answer(text: str) -> str | None:
+    """``yes`` or ``no`` when ``text`` opens with one, hesitations aside ("Um, no thanks
+    then."), else None."""
+    for word in re.findall(r"[a-z']+", text.lower()):
+        if word not in _FILLERS:
+            return "yes" if word in _YES else "no" if word in _NO else None
+    return None
+
+
 class PolarityAssist:
     """The tracker, with bare yes/no answers read by :func:`bare_answer` when a step
     offers both labels."""

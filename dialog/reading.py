@@ -30,6 +30,10 @@ URGENT = ("stop", "person", "later")  # honoured wherever in a turn they are sai
 # ... unless the turn read whole all but rules it out: "If I sign up, how would I turn them
 # off later?" alone reads as an opt-out, as part of "Maybe. If I sign up, ..." it does not.
 NOT_DENIED = 0.15
+# ... except an opt-out this sure, said last and asking nothing: in "why do u need my dob??
+# this is ridiculous. pls unsubscribe me", read whole as asking why, it is said plainly.
+# (Not a call back: "Okay, I'm back." is read as one, surely, often enough.)
+PLAINLY = 0.95
 # Without an answer to the open question, the clearest of these sentences speaks for the turn.
 ASIDES = ("question", "rude", "hold", "other")
 MAX_SENTENCES = 4  # a longer turn is read by its first and last sentences as well
@@ -85,9 +89,12 @@ def resolve(whole: Prediction, parts: Sequence[tuple[str, Prediction]],
     if not parts:
         return Reading(whole)
     for label in URGENT:
-        sure = [p for _, p in parts if p.label == label and p.confidence >= strong]
-        if sure and whole.scores.get(label, 0.0) >= NOT_DENIED:
-            return Reading(max(sure, key=lambda p: p.confidence))
+        sure = [(text, p) for text, p in parts if p.label == label and p.confidence >= strong]
+        last, said_last = parts[-1]
+        plain = label == "stop" and said_last.label == label and \
+            said_last.confidence >= PLAINLY and not lookahead.is_question(last)
+        if sure and (plain or whole.scores.get(label, 0.0) >= NOT_DENIED):
+            return Reading(max((p for _, p in sure), key=lambda p: p.confidence))
     # Against a turn read surely as something else, a sentence must answer surely too ("Oh
     # good. By the way, what day is my sister's appointment?": "Oh good." is no answer;
     # "Yeah, no, I think I'll pass this year. Too rich for me." is surely a no whole, and

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from dialog import actions, lookahead, reading, verification
 from dialog.dates import birth_dates, remove_birth_dates
 from dialog.flow_spec import Step
-from dialog.polarity import bare_answer
+from dialog.own_people import someone_else_answering
+from dialog.polarity import bare_answer, leading_answer
 from dialog.state import CALLBACK_REQUESTED, WRONG_PERSON
 from dialog.time_preference import WEEKDAYS, parse_preference
 from dialog.tracker import Prediction
@@ -58,8 +59,9 @@ async def _identify(agent: FlowAgent, text: str) -> None:
     label = main.label
     refused = label in ("stop", "person", "not_them") and understood(agent, main)
     confirmed = lookahead.confirms_identity(text, name)
-    if not confirmed and any(part.label == "not_them" and part.confidence >= agent.services.strong
-                             for _, part in read.parts):
+    if not confirmed and (someone_else_answering(text) or any(
+            part.label == "not_them" and part.confidence >= agent.services.strong
+            for _, part in read.parts)):
         # "He's not here, I'm his wife. ... I'll pass it on.": the last sentence is no yes
         label = "not_them"
     elif not refused and (dobs or not residue or (confirmed and (
@@ -112,11 +114,17 @@ async def _flow_step(agent: FlowAgent, text: str) -> None:
     if main.label not in reading.URGENT and (choice := lookahead.named_answer(own or text, spec)):
         main = Prediction(choice, 1.0, {choice: 1.0})
     lookahead.keep_topics(agent, topics, others)
+    if main.label == "rude" and (answer := _answer_beside_abuse(agent, spec, own or text)):
+        agent.hostile("abuse", reprompt=False)
+        if agent.state.step == "end":
+            return
+        main = Prediction(answer, 1.0, {answer: 1.0})
     if not own:  # only answers to questions still to come: this one is still open
         agent.reprompt()
     elif spec.collect:
         _collect(agent, spec, text, main, read)
-    elif (main.label == "question" and understood(agent, main)) or _asks_instead(text, main):
+    elif (main.label == "question" and understood(agent, main)) or \
+            _asks_instead(agent, spec, text, main):
         agent.answer_question(text)
         agent.reprompt()
     elif main.label in spec.intents and understood(agent, main):
@@ -129,6 +137,16 @@ async def _flow_step(agent: FlowAgent, text: str) -> None:
         agent.handle_global(main.label, text)
     else:
         not_understood(agent, text)
+
+
+def _answer_beside_abuse(agent: FlowAgent, spec: Step, text: str) -> str | None:
+    """The yes or no a turn read as abuse opens with, when it says what it answers ("Yes
+    I got the card, you useless bloody robot."): warned about the abuse, the caller is
+    still answered, not asked again."""
+    answer = leading_answer(text)
+    if answer in spec.intents and lookahead.names_step(agent, agent.state.step, text):
+        return answer
+    return None
 
 
 def _fuller_answer(agent: FlowAgent, spec: Step, read: reading.Reading) -> Prediction:
@@ -149,11 +167,20 @@ def _fuller_answer(agent: FlowAgent, spec: Step, read: reading.Reading) -> Predi
     return main
 
 
-def _asks_instead(text: str, main: Prediction) -> bool:
+def _asks_instead(agent: FlowAgent, spec: Step, text: str, main: Prediction) -> bool:
     """A turn of nothing but questions is no yes or no, whatever words it holds ("Before I
-    say yes, is there anywhere to park?"), unless it is a bare one ("Sure, why not?")."""
-    return main.label in ("yes", "no") and not lookahead.statements(text) \
-        and bare_answer(text) is None
+    say yes, is there anywhere to park?"), unless it is a bare one ("Sure, why not?").
+
+    Nor is one that asks why, whatever else it says, unless the rest answers in so many
+    words: "Why did it go up?? I didn't make any claims" asks about the premium (read as a
+    reason not to renew), where "Why so much? No, I won't renew then." answers."""
+    if main.label in ("yes", "no") and not lookahead.statements(text) \
+            and bare_answer(text) is None:
+        return True
+    rest = lookahead.statements(text)
+    return main.label in spec.intents and "why" not in spec.intents \
+        and bool(lookahead.why_questions(text)) and leading_answer(rest) is None \
+        and not (rest and lookahead.names_step(agent, agent.state.step, rest))
 
 
 def _collect(agent: FlowAgent, spec: Step, text: str, main: Prediction,

@@ -167,6 +167,13 @@ def test_a_year_begun_again_after_its_decade():
     assert birth_dates("November 30th, 1958... 59", TODAY) == [date(1958, 11, 30)]
 
 
+@pytest.mark.parametrize("said", ["Hmm, no, March... sixth, nineteen fifty?",
+                                  "March, uh, the sixth, 1950", "march … 6th 1950"])
+def test_a_pause_after_the_month_is_no_break_in_the_date(said):
+    assert birth_dates(said, TODAY) == [date(1950, 3, 6)]
+    assert remove_birth_dates(said, between=True).strip(" ,.?") in ("", "Hmm, no")
+
+
 def test_a_day_and_year_with_a_clause_between_when_asked_for_the_date():
     said = "December twenty-fifth — yep, Christmas baby — nineteen eighty-one."
     assert birth_dates(said, TODAY) == []  # not asked: the year may be anything's

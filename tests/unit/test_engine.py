@@ -380,3 +380,41 @@ async def test_a_no_with_the_reason_in_another_sentence_is_not_asked_why():
                       "Ah no, I won't bother. I've got it cheaper elsewhere.")
     assert flow_agent.state.outcome == "not_renewing" and "why" not in said.lower()
     assert flow_agent.state.slots["reason"]
+
+
+RENEWAL_SETUP = ConversationSetup(
+    contact=SETUP.contact, now=SETUP.now,
+    context={"organization": "Harbor Insurance",
+             "policy": {"number": "HP-1", "type": "home", "expires": "2026-12-15",
+                        "current_premium": 1140, "renewal_premium": 1284}})
+
+
+@pytest.mark.parametrize(("line", "outcome"), [
+    ("Why did it go up?? I didn't make any claims.", None),  # asked, then asked again
+    ("Wah, why so expensive one?", None),
+    ("Why so much? No thanks then.", "not_renewing"),  # the rest answers in so many words
+    ("Why has it gone up? I won't be renewing at that price.", "not_renewing")])
+async def test_a_turn_that_asks_why_is_a_question_unless_the_rest_answers(line, outcome):
+    services = Services(TableTracker({"speaking": "yes", "why": "reason", "claims": "no",
+                                      "no thanks": "no", "renewing": "reason"}))  # type: ignore[arg-type]
+    flow_agent = FlowAgent(RENEWAL_SETUP, load_flows()["renewal_reminder"], common_lines(),
+                           services)
+    said = await talk(flow_agent, "speaking", "March 12 1984", line)
+    assert flow_agent.state.outcome == outcome
+    if outcome is None:  # not known here, and the offer stands
+        assert said.splitlines()[-1].endswith("Would you like to renew your policy?")
+
+
+async def test_a_relative_answering_is_a_wrong_person_whatever_else_they_ask():
+    flow_agent, _ = agent({"what is this about": "question"}, "welcome_call")
+    await talk(flow_agent, "this is her daughter amma is at the temple what is this about")
+    assert flow_agent.state.outcome == "wrong_person"
+
+
+async def test_an_answer_said_with_abuse_is_answered_after_a_warning():
+    flow_agent = welcome_agent({"speaking": "yes", "robot": "rude"})
+    said = await talk(flow_agent, "speaking", "March 12 1984",
+                      "Yes I got the card, you useless bloody robot.")
+    assert "keep our conversation respectful" in said
+    assert flow_agent.state.slots["card_received"] is True
+    assert said.splitlines()[-1].endswith("Would you like paperless statements?")

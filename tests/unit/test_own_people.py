@@ -2,7 +2,7 @@
 
 import pytest
 
-from dialog.own_people import consults_own_people, not_for_own_people
+from dialog.own_people import consults_own_people, not_for_own_people, someone_else_answering
 from dialog.tracker import Prediction, TrackRequest
 
 
@@ -35,3 +35,11 @@ def test_the_next_reading_stands_for_a_person_request_about_own_people() -> None
                          ("yes", "no", "unsure", "person"), "")
     sure = Prediction("person", 0.9, {"person": 0.9, "unsure": 0.1})
     assert not_for_own_people(asked, sure) is sure
+
+
+@pytest.mark.parametrize(("text", "someone_else"), [
+    ("this is her daughter amma is at the temple wat is this about", True),
+    ("No, I'm his wife, he's at work.", True), ("It's their neighbour, they're away.", True),
+    ("Yes, this is her.", False), ("I'm with my daughter right now, go on.", False)])
+def test_a_relative_answering_for_the_contact_is_someone_else(text, someone_else) -> None:
+    assert someone_else_answering(text) is someone_else

@@ -11,6 +11,7 @@ from dialog.lookahead import (
 )
 from dialog.polarity import (
     bare_answer,
+    leading_answer,
     without_correcting_no,
     without_lead_in,
     without_yeah_before_no,
@@ -82,6 +83,8 @@ def test_a_clause_of_confirmation_words_confirms_who_is_speaking() -> None:
     ("no paperless please, i prefer paper", "no"), ("paperless yes", "yes"),  # the choice
     ("I haven't decided about paperless yet", None),  # named, but the words do not settle
     ("Hmm, paperless... not at the moment, no", "no"),  # the last clause that settles
+    ("paperless no... actually wait yes do paperless", "yes"),  # corrected
+    ("set up paperless while you're at it", "yes"), ("sign me up for paperless", "yes"),
 ])
 def test_naming_a_choice_answers_the_question(text: str, answer: str | None) -> None:
     assert named_answer(text, PAPERLESS) == answer
@@ -121,3 +124,10 @@ def test_a_yeah_that_opens_a_no_is_left_out() -> None:
     assert without_yeah_before_no("Um, yeah no, not for me") == "Um, no, not for me"
     assert without_yeah_before_no("Yeah, I got it. No worries.") == \
         "Yeah, I got it. No worries."  # a yes, then another sentence
+
+
+@pytest.mark.parametrize(("text", "answer"), [
+    ("Um, no thanks then.", "no"), ("yeah whatever", "yes"), ("I didn't make any claims", None),
+    ("Well... nope.", "no"), ("", None)])
+def test_the_answer_a_turn_opens_with(text: str, answer: str | None) -> None:
+    assert leading_answer(text) == answer

@@ -46,6 +46,12 @@ def test_a_sure_opt_out_or_request_for_a_person_in_a_sentence_wins():
     denied = read(said("yes", 0.41, stop=0.02), ("Maybe.", said("yes", 0.7)),
                   ("If I sign up, how would I turn them off?", said("stop", 0.79)))
     assert denied.main.label == "yes"
+    plain = read(said("why", 0.94, stop=0.05), ("why do u need my dob??", said("why")),
+                 ("pls unsubscribe me from these msgs", said("stop", 0.99)))
+    assert plain.main.label == "stop"  # said plainly, not asked: the whole cannot deny it
+    back = read(said("yes", 0.97, later=0.01), ("Okay, I'm back.", said("later", 0.97)),
+                ("Yes, paperless please.", said("yes", 0.99)))
+    assert back.main.label == "yes"  # only an opt-out said last overrules the whole
     unsure = read(said("no", 0.6), ("No.", said("no", 1.0)), ("Stop it.", said("stop", 0.6)))
     assert unsure.main.label == "no"
     blurred = read(said("stop", 0.78), ("Sorry, wrong number.", said("no", 0.76)),
