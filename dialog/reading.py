@@ -88,11 +88,12 @@ def resolve(whole: Prediction, parts: Sequence[tuple[str, Prediction]],
     sentence and prediction). ``answers``: the labels that answer the open question."""
     if not parts:
         return Reading(whole)
+    last, said_last = parts[-1]
+    plain_stop = said_last.label == "stop" and said_last.confidence >= PLAINLY \
+        and not lookahead.is_question(last)
     for label in URGENT:
         sure = [(text, p) for text, p in parts if p.label == label and p.confidence >= strong]
-        last, said_last = parts[-1]
-        plain = label == "stop" and said_last.label == label and \
-            said_last.confidence >= PLAINLY and not lookahead.is_question(last)
+        plain = label == "stop" and plain_stop
         if sure and (plain or whole.scores.get(label, 0.0) >= NOT_DENIED):
             return Reading(max((p for _, p in sure), key=lambda p: p.confidence))
     # Against a turn read surely as something else, a sentence must answer surely too ("Oh

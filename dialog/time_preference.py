@@ -123,8 +123,10 @@ def _day_fields(text: str, today: date) -> dict[str, Any]:
     if re.search(r"\btoday\b|\bthis (?:afternoon|morning|evening)\b", text):
         return {"day": today}
     monday = today - timedelta(days=today.weekday())
-    weekday = next((index for index, name in enumerate(WEEKDAYS)
-                    if re.search(rf"\b{name}s?\b", text)), None)
+    # the day named last: "minding the grandkids on Wednesday ... anything on a Friday?"
+    named = [(match.start(), index) for index, name in enumerate(WEEKDAYS)
+             for match in re.finditer(rf"\b{name}s?\b", text)]
+    weekday = max(named)[1] if named else None
     on = {} if weekday is None else {"weekday": weekday}  # "Wednesday of next week"
     if "next week" in text:
         return {"after": monday + timedelta(days=7), "before": monday + timedelta(days=14), **on}

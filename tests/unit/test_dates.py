@@ -211,6 +211,7 @@ def test_the_birth_date_is_removed_before_reading_a_wish():
     ("Thursday afternoon", "weekday", 3),
     ("Thursday afternoon", "hours", (12, 17)),
     ("Tuesday, no, Wednesday", "weekday", 2),
+    ("I'm minding the grandkids on Wednesday. Anything on a Friday?", "weekday", 4),
     ("Thursday morning, no, afternoon", "hours", (12, 17)),
     ("tomorrow at 3", "at", time(15, 0)),
     ("tomorrow at 3", "day", date(2026, 11, 24)),
