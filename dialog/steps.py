@@ -174,10 +174,9 @@ def _asks_instead(agent: FlowAgent, spec: Step, text: str, main: Prediction) -> 
     Nor is one that asks why, whatever else it says, unless the rest answers in so many
     words: "Why did it go up?? I didn't make any claims" asks about the premium (read as a
     reason not to renew), where "Why so much? No, I won't renew then." answers."""
-    if main.label in ("yes", "no") and not lookahead.statements(text) \
-            and bare_answer(text) is None:
-        return True
     rest = lookahead.statements(text)
+    if main.label in ("yes", "no") and not rest and bare_answer(text) is None:
+        return True
     return main.label in spec.intents and "why" not in spec.intents \
         and bool(lookahead.why_questions(text)) and leading_answer(rest) is None \
         and not (rest and lookahead.names_step(agent, agent.state.step, rest))

@@ -24,6 +24,13 @@ SETUP = ConversationSetup(
     now=datetime.fromisoformat("2026-11-23T10:00:00-05:00"))
 
 
+RENEWAL_SETUP = ConversationSetup(
+    contact=SETUP.contact, now=SETUP.now,
+    context={"organization": "Harbor Insurance",
+             "policy": {"number": "HP-1", "type": "home", "expires": "2026-12-15",
+                        "current_premium": 1140, "renewal_premium": 1284}})
+
+
 class TableTracker:
     """Answers with the label a phrase in the table maps to (first match), else 'other'."""
 
@@ -370,23 +377,12 @@ async def test_asking_who_is_calling_and_answering_in_one_turn_is_the_answer(lin
 async def test_a_no_with_the_reason_in_another_sentence_is_not_asked_why():
     services = Services(TableTracker({"speaking": "yes", "won't bother": "no",
                                       "cheaper": "reason"}))  # type: ignore[arg-type]
-    setup = ConversationSetup(
-        contact=SETUP.contact, now=SETUP.now,
-        context={"organization": "Harbor Insurance",
-                 "policy": {"number": "HP-1", "type": "home", "expires": "2026-12-15",
-                            "current_premium": 1140, "renewal_premium": 1284}})
-    flow_agent = FlowAgent(setup, load_flows()["renewal_reminder"], common_lines(), services)
+    flow_agent = FlowAgent(RENEWAL_SETUP, load_flows()["renewal_reminder"], common_lines(),
+                           services)
     said = await talk(flow_agent, "speaking", "March 12 1984",
                       "Ah no, I won't bother. I've got it cheaper elsewhere.")
     assert flow_agent.state.outcome == "not_renewing" and "why" not in said.lower()
     assert flow_agent.state.slots["reason"]
-
-
-RENEWAL_SETUP = ConversationSetup(
-    contact=SETUP.contact, now=SETUP.now,
-    context={"organization": "Harbor Insurance",
-             "policy": {"number": "HP-1", "type": "home", "expires": "2026-12-15",
-                        "current_premium": 1140, "renewal_premium": 1284}})
 
 
 @pytest.mark.parametrize(("line", "outcome"), [
